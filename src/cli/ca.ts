@@ -1,0 +1,6 @@
+// Placeholder until the command lands.
+export const usage = 'Usage: sluice ca (not yet implemented)\n';
+export async function run(_args: string[]): Promise<number> {
+  process.stderr.write('sluice ca: not implemented yet\n');
+  return 1;
+}
