@@ -53,6 +53,15 @@ export const limitsSchema = z
     maxConnections: z.number().int().positive().default(4096),
     drainTimeoutMs: z.number().int().nonnegative().default(10_000),
     leafCacheSize: z.number().int().positive().default(1000),
+    // Rate and concurrency limits (src/net/limits.ts); unset means unlimited. Over a limit: 429 with Retry-After.
+    requestsPerMinutePerAgent: z.number().positive().optional().describe('requests per minute one agent may make'),
+    requestsPerMinutePerHost: z.number().positive().optional().describe('requests per minute to one destination host, all agents together'),
+    bytesPerMinutePerAgent: z.number().positive().optional().describe('request and response body bytes per minute per agent'),
+    maxConnectionsPerAgent: z.number().int().positive().optional().describe('concurrent client connections per agent'),
+    maxTunnelsPerAgent: z.number().int().positive().optional().describe('concurrent CONNECT tunnels per agent'),
+    // Frequency anomalies, logged as {"msg":"alert"}; unset means no alert of that kind.
+    alertNewHostsPerMinute: z.number().int().positive().optional().describe('alert when an agent asks for more new hosts than this in a minute'),
+    alertDeniesPerMinute: z.number().int().positive().optional().describe('alert when an agent is denied more often than this in a minute'),
   })
   .strict();
 

@@ -1,8 +1,40 @@
 // Guard settings as written in policies (global `guard:` and per-host `guard:`). The guard module owns this
 // shape; the policy module validates it with this schema and merges it with mergeGuardSettings.
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 
 const action = z.enum(['block', 'redact', 'log', 'off']);
+
+/**
+ * A rule written by ops beside the policies. The pattern must compile in RE2 (linear time): a regex that
+ * needs backtracking (backreferences, lookaround) is refused at load, so no policy can stall the proxy.
+ */
+export const customRuleSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9][\w.-]*$/).describe('unique rule id, shown in findings as custom/ID'),
+    kind: z.string().regex(/^[\w.-]+$/).default('custom').describe('finding kind (audit line, 403 body)'),
+    pattern: z.string().min(1).describe('RE2 syntax; group 1, when present, is the part that is redacted'),
+    keywords: z.array(z.string().min(2)).optional().describe('the pattern runs only near one of these (case-insensitive)'),
+    action: z.enum(['block', 'redact', 'log']).default('block'),
+    severity: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
+  })
+  .strict()
+  .superRefine((rule, ctx) => {
+    const problem = re2Problem(rule.pattern);
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: ['pattern'], message: `rule ${rule.id}: ${problem}` });
+  });
+
+export type CustomRule = z.infer<typeof customRuleSchema>;
+
+/** Why RE2 refuses a pattern, or null when it compiles. */
+export function re2Problem(pattern: string): string | null {
+  try {
+    RE2JS.compile(pattern);
+    return null;
+  } catch (e) {
+    return `regex refused by the linear-time engine (RE2 syntax only: no backreferences or lookaround): ${(e as Error).message}`;
+  }
+}
 
 export const guardSettingsSchema = z
   .object({
@@ -15,8 +47,17 @@ export const guardSettingsSchema = z
     disableRules: z.array(z.string()).optional(),
     uploadDestination: z.boolean().optional().describe('large high-entropy uploads are expected here'),
     allowUnknownEncoding: z.boolean().optional(),
+    exfil: action.optional().describe('env dumps, credential files, large high-entropy blobs'),
+    rules: z.array(customRuleSchema).optional().describe('extra secret rules (RE2 patterns)'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const seen = new Set<string>();
+    (s.rules ?? []).forEach((r, i) => {
+      if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id ${r.id}` });
+      seen.add(r.id);
+    });
+  });
 
 export type GuardSettingsInput = z.infer<typeof guardSettingsSchema>;
 
@@ -30,6 +71,10 @@ export interface GuardSettings {
   readonly disableRules: readonly string[];
   readonly uploadDestination: boolean;
   readonly allowUnknownEncoding: boolean;
+  /** Action for exfiltration heuristics (default block). Optional so hand-built settings stay valid. */
+  readonly exfil?: 'block' | 'redact' | 'log' | 'off';
+  /** Ops-written rules, global then host (accumulated). */
+  readonly rules?: readonly CustomRule[];
 }
 
 export const DEFAULT_GUARD_SETTINGS: GuardSettings = Object.freeze({
@@ -42,9 +87,11 @@ export const DEFAULT_GUARD_SETTINGS: GuardSettings = Object.freeze({
   disableRules: Object.freeze([]) as readonly string[],
   uploadDestination: false,
   allowUnknownEncoding: false,
+  exfil: 'block',
+  rules: Object.freeze([]) as readonly CustomRule[],
 });
 
-/** Later layers win key by key; pii maps merge per kind; disableRules accumulate. */
+/** Later layers win key by key; pii maps merge per kind; disableRules and rules accumulate (a later rule with the same id replaces). */
 export function mergeGuardSettings(base: GuardSettings, ...layers: readonly (GuardSettingsInput | undefined)[]): GuardSettings {
   let out: GuardSettings = base;
   for (const l of layers) {
@@ -59,7 +106,15 @@ export function mergeGuardSettings(base: GuardSettings, ...layers: readonly (Gua
       disableRules: [...out.disableRules, ...(l.disableRules ?? [])],
       uploadDestination: l.uploadDestination ?? out.uploadDestination,
       allowUnknownEncoding: l.allowUnknownEncoding ?? out.allowUnknownEncoding,
+      exfil: l.exfil ?? out.exfil ?? 'block',
+      rules: mergeRules(out.rules ?? [], l.rules ?? []),
     };
   }
   return Object.freeze(out);
+}
+
+function mergeRules(base: readonly CustomRule[], extra: readonly CustomRule[]): readonly CustomRule[] {
+  if (extra.length === 0) return base;
+  const ids = new Set(extra.map((r) => r.id));
+  return Object.freeze([...base.filter((r) => !ids.has(r.id)), ...extra]);
 }

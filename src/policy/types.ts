@@ -11,7 +11,13 @@ export interface CredentialSpec {
   readonly secret: string;
   /** 'header' sets `header` to `format` with {secret} replaced; 'query' sets the query parameter `query`. */
   readonly in: 'header' | 'query';
+  /** Header to set ('' when `in` is 'query'). */
   readonly header: string;
+  /**
+   * The value to send. Exactly one token: "{secret}" (replaced by the secret as is) or "{basic:USERNAME}"
+   * (replaced by base64("USERNAME:" + secret), RFC 7617; written by `type: basic`, e.g. "Basic {basic:x-access-token}").
+   * renderCredential() in src/policy/credential.ts builds it.
+   */
   readonly format: string;
   readonly query: string | null;
   /** The stand-in the agent is given instead of the value (e.g. "sluice:GITHUB_TOKEN"). */
@@ -59,6 +65,8 @@ export interface Decision {
   readonly guard: GuardSettings;
   /** WebSocket upgrades allowed for this entry. */
   readonly websocket: boolean;
+  /** Extra header names (lower case) to strip from the agent's request, beyond Authorization and friends. */
+  readonly credentialHeaders: readonly string[];
 }
 
 /** A loaded, validated, immutable policy. */
@@ -75,4 +83,8 @@ export interface Policy {
   readonly files: readonly string[];
   /** Agent ids named anywhere in the policy. */
   readonly agents: readonly string[];
+  /** Number of host entries (for summaries and metrics). */
+  readonly entryCount: number;
+  /** Whether any entry (other than a bare "*") allows this canonical host on some port for some agent. */
+  isHostAllowed(host: string): boolean;
 }

@@ -12,6 +12,10 @@ export class SecretValue {
   reveal(): string {
     return this.#value;
   }
+  /** Same name and same value (rotation detection), without exposing either value. */
+  equals(other: SecretValue): boolean {
+    return this.name === other.name && this.#value === other.#value;
+  }
   toString(): string {
     return `[secret ${this.name}]`;
   }
@@ -32,4 +36,21 @@ export interface SecretSource {
   /** Called when the source's data may have changed (file watch); returns an unsubscribe. */
   onChange?(listener: () => void): () => void;
   close(): Promise<void>;
+}
+
+/** Thrown by a backend that cannot answer (down, timed out, unreadable). Carries no value, only a reason. */
+export class SecretSourceError extends Error {
+  readonly kind: string;
+  constructor(kind: string, message: string, options?: ErrorOptions) {
+    super(`${kind}: ${message}`, options);
+    this.kind = kind;
+  }
+}
+
+/** Knobs for tests and embedders; production uses the defaults. */
+export interface SecretStoreOptions {
+  /** Interval of the mtime poll that backs up fs.watch for file and dir backends. */
+  readonly pollMs?: number;
+  /** Environment the env backend reads (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }

@@ -1,0 +1,106 @@
+// Strip what the agent sends, then inject what the policy binds (THREATS 2.6). Header lists are arrays of
+// [name, value] pairs with names as received, so duplicated and odd-cased copies are all seen.
+import { SecretUnavailableError } from '../errors.ts';
+import { renderCredential } from '../policy/credential.ts';
+import type { CredentialSpec } from '../policy/types.ts';
+import type { SecretValue } from '../secrets/types.ts';
+import { placeholderReplacements, replaceAllForms } from './placeholders.ts';
+
+export { createPlaceholderBodyTransform } from './placeholders.ts';
+
+/** Headers that carry credentials in common APIs; an agent's copy never reaches an upstream. */
+export const DEFAULT_CREDENTIAL_HEADERS: readonly string[] = Object.freeze([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'cookie2',
+  'x-api-key',
+  'api-key',
+  'apikey',
+  'x-apikey',
+  'x-api-token',
+  'private-token', // GitLab
+  'job-token', // GitLab CI
+  'x-goog-api-key', // Google
+  'x-auth-token',
+  'x-access-token',
+  'x-auth-key', // Cloudflare global key
+  'x-amz-security-token', // AWS session credentials
+  'ocp-apim-subscription-key', // Azure API Management
+  'x-functions-key', // Azure Functions
+  'x-vault-token',
+  'x-figma-token',
+  'x-shopify-access-token',
+  'x-csrf-token',
+  'x-xsrf-token',
+]);
+
+type Pairs = ReadonlyArray<readonly [string, string]>;
+export interface Head {
+  target: string;
+  headers: [string, string][];
+}
+
+export function stripAgentCredentials(headers: Pairs, extra: readonly string[]): { headers: [string, string][]; stripped: string[] } {
+  const drop = new Set([...DEFAULT_CREDENTIAL_HEADERS, ...extra.map((h) => h.toLowerCase())]);
+  const kept: [string, string][] = [];
+  const stripped = new Set<string>();
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (drop.has(lower)) stripped.add(lower);
+    else kept.push([name, value]);
+  }
+  return { headers: kept, stripped: [...stripped] };
+}
+
+/** Sets the credential exactly once: every existing copy of the header (any case) or query parameter goes first. */
+export function injectCredential(head: Head, spec: CredentialSpec, value: SecretValue): Head {
+  const rendered = renderCredential(spec.format, value.reveal());
+  if (spec.in === 'query') {
+    if (spec.query === null) throw new SecretUnavailableError(spec.secret);
+    return { target: setQueryParam(head.target, spec.query, rendered), headers: [...head.headers] };
+  }
+  assertHeaderValue(rendered, spec);
+  const lower = spec.header.toLowerCase();
+  const headers = head.headers.filter(([n]) => n.toLowerCase() !== lower);
+  headers.push([spec.header, rendered]);
+  return { target: head.target, headers };
+}
+
+/** The placeholder in header values (as is or percent-encoded) and anywhere in the target (path and query). */
+export function replacePlaceholders(head: Head, spec: CredentialSpec, value: SecretValue): Head {
+  const inHeader = placeholderReplacements(spec.placeholder, value.reveal(), 'header');
+  const inUrl = placeholderReplacements(spec.placeholder, value.reveal(), 'url');
+  const headers = head.headers.map(([n, v]): [string, string] => {
+    const replaced = replaceAllForms(v, inHeader);
+    if (replaced !== v) assertHeaderValue(replaced, spec);
+    return [n, replaced];
+  });
+  return { target: replaceAllForms(head.target, inUrl), headers };
+}
+
+/**
+ * RFC 9110 field values are visible ASCII, obs-text, SP and HTAB. A value with CR or LF would split the
+ * header (request smuggling with our own credential); such a secret is unusable, not something to send.
+ */
+function assertHeaderValue(v: string, spec: CredentialSpec): void {
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(v)) throw new SecretUnavailableError(spec.secret);
+}
+
+function setQueryParam(target: string, name: string, value: string): string {
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  const params = q < 0 ? [] : target.slice(q + 1).split('&');
+  // The agent's own copy goes whatever way it spelled the name (`api%5Fkey`, `api_key`).
+  const kept = params.filter((p) => p !== '' && decodeName(p.split('=')[0] ?? '') !== name);
+  kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+  return `${path}?${kept.join('&')}`;
+}
+
+function decodeName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replaceAll('+', ' '));
+  } catch {
+    return raw;
+  }
+}

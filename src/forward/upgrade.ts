@@ -1,0 +1,85 @@
+// WebSocket upgrades (RFC 6455) through http-proxy-3, for hosts whose policy entry allows them. The agent's
+// credentials are stripped and the host's injected exactly as for a plain request; the upstream is dialled at the
+// checked address with TLS verified against the canonical name; frames are relayed only after the upstream
+// answers 101 (http-proxy-3 relays any other answer and closes), so an unrequested switch cannot smuggle bytes.
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { createProxyServer } from 'http-proxy-3';
+import { BadRequestError, PolicyDeniedError, SluiceError, errorResponse } from '../errors.ts';
+import { writeAudit, type ExchangeRecord } from '../audit/index.ts';
+import { identifyAgent } from '../net/identify.ts';
+import { stripAgentCredentials, injectCredential } from './credentials.ts';
+import { endToEndRequestHeaders } from './headers.ts';
+import { requestTarget } from './target.ts';
+import type { ProxyContext, RequestOrigin } from './context.ts';
+
+export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer, origin: RequestOrigin): Promise<void> {
+  const started = performance.now();
+  const done = ctx.inflight.add();
+  const record: ExchangeRecord = {
+    decision: 'allow', agent: origin.tunnel?.agent ?? 'unknown', method: req.method ?? '', host: '', port: 0, path: '', status: 101,
+    bytesIn: 0, bytesOut: 0, durationMs: 0, credential: null, findings: [], reason: 'websocket', mode: origin.tunnel ? 'inspect' : 'http', listener: origin.listener,
+  };
+  socket.once('close', () => {
+    record.durationMs = performance.now() - started;
+    writeAudit(ctx.log, record);
+    ctx.metrics.recordExchange(record);
+    done();
+  });
+  socket.on('error', () => socket.destroy());
+  try {
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
+      throw new BadRequestError('Only WebSocket upgrades (GET with Upgrade: websocket) are relayed.');
+    }
+    const target = requestTarget(req, origin, ctx.config.limits.maxUrlLength);
+    Object.assign(record, { host: target.authority.host, port: target.authority.port, path: target.path + (target.query ? `?${target.query}` : '') });
+    const agent = origin.tunnel?.agent ?? identifyAgent(req.headers['proxy-authorization'], origin.listenerAgent, ctx.config.agents);
+    record.agent = agent;
+    const decision = ctx.policy().decide({ agent, host: target.authority.host, port: target.authority.port, method: 'GET', path: target.path, scheme: target.scheme });
+    record.reason = decision.reason;
+    if (decision.verdict === 'deny') throw new PolicyDeniedError(decision.reason);
+    if (!decision.websocket) throw new PolicyDeniedError(`WebSocket connections to ${target.authority.host} are not allowed by policy (the entry needs websocket: true).`);
+    const secret = decision.credential ? await ctx.secrets.resolve(decision.credential.secret) : null;
+    record.credential = decision.credential?.secret ?? null;
+    const dialled = await ctx.dial(target.authority, decision.allowPrivate);
+
+    let headers = stripAgentCredentials(endToEndRequestHeaders(req.rawHeaders), decision.credentialHeaders).headers;
+    let path = target.path + (target.query ? `?${target.query}` : '');
+    if (secret && decision.credential) ({ headers, target: path } = injectCredential({ target: path, headers }, decision.credential, secret));
+    // http-proxy-3 copies req.headers wholesale; replace them with the cleaned set (plus the upgrade pair).
+    const cleaned: Record<string, string> = {};
+    for (const [k, v] of headers) cleaned[k.toLowerCase()] = v;
+    cleaned['connection'] = 'Upgrade';
+    cleaned['upgrade'] = 'websocket';
+    cleaned['host'] = target.authority.port === (target.scheme === 'https' ? 443 : 80) ? target.authority.host : `${target.authority.host}:${target.authority.port}`;
+    req.headers = cleaned;
+    req.url = path;
+
+    const pinned = (_h: string, _o: unknown, cb: (e: Error | null, a: string, f: number) => void) => cb(null, dialled.address, dialled.family);
+    const agentOptions = { keepAlive: false, lookup: pinned as never };
+    const upstreamAgent = target.scheme === 'https' ? new https.Agent({ ...agentOptions, ca: [...ctx.upstream.ca], servername: target.authority.kind === 'name' ? target.authority.host : '' }) : new http.Agent(agentOptions);
+    const proxy = createProxyServer({
+      target: { protocol: `${target.scheme}:`, host: target.authority.host, hostname: target.authority.host, port: target.authority.port },
+      agent: upstreamAgent,
+      secure: true,
+      ws: true,
+      prependPath: false,
+    } as never);
+    proxy.on('error', () => {
+      record.decision = 'error';
+      record.status = 502;
+      socket.destroy();
+    });
+    proxy.ws(req, socket as never, head);
+  } catch (error) {
+    const answer = errorResponse(error);
+    record.decision = error instanceof SluiceError ? error.decision : 'error';
+    record.status = answer.status;
+    if (error instanceof SluiceError) record.reason = error.message;
+    const lines = [`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}`, ...Object.entries(answer.headers).map(([k, v]) => `${k}: ${v}`), 'connection: close'];
+    socket.end(`${lines.join('\r\n')}\r\n\r\n${answer.body}`);
+  }
+}

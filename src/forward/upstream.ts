@@ -1,0 +1,128 @@
+// Upstream HTTP through undici. Pools are keyed by (scheme, canonical host, port, checked address), so a socket
+// opened for one host and address can never carry a request (and its credential) for another (THREATS 2.4).
+// Each pool dials exactly the address the address guard checked: no second DNS lookup (THREATS 2.2).
+import tls from 'node:tls';
+import fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import { Pool, buildConnector, errors as undiciErrors, type Dispatcher } from 'undici';
+import { LRUCache } from 'lru-cache';
+import { UpstreamFailedError, UpstreamTimeoutError, SluiceError } from '../errors.ts';
+
+export interface UpstreamTarget {
+  readonly scheme: 'http' | 'https';
+  /** Canonical host: the TLS name verified and the Host header sent. */
+  readonly host: string;
+  readonly port: number;
+  /** The checked address to dial. */
+  readonly address: string;
+  readonly kind: 'name' | 'ipv4' | 'ipv6';
+}
+
+export interface UpstreamRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: string[];
+  readonly body: Readable | Buffer | null;
+  readonly signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Readable;
+}
+
+export interface UpstreamOptions {
+  readonly trustCa: readonly string[];
+  readonly connectTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly maxPools?: number;
+}
+
+export interface Upstream {
+  request(target: UpstreamTarget, req: UpstreamRequest): Promise<UpstreamResponse>;
+  /** The CA list used to verify upstream TLS (also for WebSocket upgrades). */
+  readonly ca: readonly string[];
+  close(): Promise<void>;
+}
+
+export function createUpstream(options: UpstreamOptions): Upstream {
+  // Node's default store (bundled roots plus NODE_EXTRA_CA_CERTS), extended by the configured files.
+  const ca = [...tls.getCACertificates('default'), ...options.trustCa.map((f) => fs.readFileSync(f, 'utf8'))];
+  const pools = new LRUCache<string, Pool>({
+    max: options.maxPools ?? 512,
+    dispose: (pool) => {
+      void pool.close().catch(() => undefined);
+    },
+  });
+
+  function poolFor(target: UpstreamTarget): Pool {
+    const key = `${target.scheme}|${target.host}|${target.port}|${target.address}`;
+    let pool = pools.get(key);
+    if (pool) return pool;
+    const connector = buildConnector({ ca, timeout: options.connectTimeoutMs, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] } as buildConnector.BuildOptions);
+    const origin = `${target.scheme}://${target.kind === 'ipv6' ? `[${target.host}]` : target.host}:${target.port}`;
+    pool = new Pool(origin, {
+      connections: 64,
+      pipelining: 1,
+      headersTimeout: options.headersTimeoutMs,
+      bodyTimeout: options.bodyTimeoutMs,
+      connect: (opts, callback) => {
+        // Dial the checked address; verify the certificate against the canonical name (SNI only for names: RFC 6066 §3).
+        connector(
+          {
+            ...opts,
+            hostname: target.address,
+            servername: target.kind === 'name' ? target.host : '',
+            port: String(target.port),
+          } as buildConnector.Options,
+          callback,
+        );
+      },
+    });
+    pools.set(key, pool);
+    return pool;
+  }
+
+  return {
+    ca,
+    async request(target, req) {
+      const pool = poolFor(target);
+      try {
+        const res = await pool.request({
+          method: req.method as Dispatcher.HttpMethod,
+          path: req.path,
+          headers: req.headers,
+          body: req.body,
+          signal: req.signal ?? null,
+          // undici's dispatcher never follows redirects unless a redirect interceptor is composed in, and Sluice
+          // composes none: a redirect is the agent's next request, decided on its own (THREATS 2.6).
+        } as Dispatcher.RequestOptions);
+        return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+      } catch (e) {
+        throw upstreamError(e);
+      }
+    },
+    async close() {
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((p) => p.destroy().catch(() => undefined)));
+    },
+  };
+}
+
+/** Map undici/socket errors to the contract's 502/504 without leaking internals. */
+export function upstreamError(e: unknown): SluiceError {
+  if (e instanceof SluiceError) return e;
+  if (e instanceof undiciErrors.ConnectTimeoutError) return new UpstreamTimeoutError('The upstream server did not accept the connection in time.', { cause: e });
+  if (e instanceof undiciErrors.HeadersTimeoutError) return new UpstreamTimeoutError('The upstream server did not send response headers in time.', { cause: e });
+  if (e instanceof undiciErrors.BodyTimeoutError) return new UpstreamTimeoutError('The upstream server stalled while sending the body.', { cause: e });
+  const code = (e as { code?: string }).code ?? '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME|ALTNAME/i.test(code)) {
+    return new UpstreamFailedError('The upstream server failed TLS verification; Sluice will not send anything to it.', { cause: e });
+  }
+  if (code === 'ECONNREFUSED') return new UpstreamFailedError('The upstream server refused the connection.', { cause: e });
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return new UpstreamFailedError('The upstream server closed the connection unexpectedly.', { cause: e });
+  return new UpstreamFailedError(undefined, { cause: e });
+}

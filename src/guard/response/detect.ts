@@ -1,0 +1,211 @@
+// Injection detection over one text unit: rules on the detection view, then the same rules on decoded
+// payloads (base64 blocks, ROT13, %XX runs, leetspeak), then clusters scored into a severity.
+// Payload encodings: Wei et al., "Jailbroken" (arXiv:2307.02483) showed base64/ROT13 instructions work on LLMs.
+import type { Severity } from '../types.ts';
+import type { RuleSet } from './rules.ts';
+import { rot13 } from './rules.ts';
+import { buildView, toTextRange, type DetectionView } from './unicode.ts';
+
+/** One rule match, in text coordinates, before scoring. */
+export interface Hit {
+  readonly rule: string;
+  readonly kind: string;
+  readonly floor: Severity;
+  readonly weight: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ScoredHit extends Hit {
+  readonly severity: Severity;
+}
+
+export interface DetectOptions {
+  readonly rules: RuleSet;
+  readonly disabled: ReadonlySet<string>;
+  /** The whole unit is hidden from a human reader (HTML-hidden element, comment, alt text...). */
+  readonly hidden: (start: number, end: number) => boolean;
+}
+
+const HIDDEN_FACTOR = 2;
+const OBFUSCATED_FACTOR = 1.5;
+const DISCUSSED_FACTOR = 0.5;
+const OPEN_QUOTES = '"\'“‘«「『`„‚‹';
+const CLOSE_QUOTES = '"\'”’»」』`“‘›';
+// Visible prose that talks about injection ("an article on prompt injection quoting the phrase").
+const DISCUSSION = /prompt[\s-]injection|jailbreak|injection attack|for example|for instance|e\.g\.|such as|phrases? like|known as|example of|attackers? (?:use|write|hide)|malicious (?:page|prompt|text)/i;
+const LEET = /[a-z][013457@$][a-z]|[013457@$][a-z]{2}/i;
+const LEET_MAP: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
+const BASE64_BLOCK = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
+const PERCENT_RUN = /(?:[^\s%"'<>]{0,24}%[0-9A-Fa-f]{2}){4,}[^\s%"'<>]{0,24}/g;
+const MAX_ENCODED = 8192;
+
+/** Run rules over `view` (optionally only near gate hits) and return matches in view coordinates. */
+function matchRules(view: string, rules: RuleSet, disabled: ReadonlySet<string>, gate: RegExp): Array<{ rule: number; start: number; end: number }> {
+  const ranges = new Map<number, Array<[number, number]>>();
+  gate.lastIndex = 0;
+  for (let m = gate.exec(view); m !== null; m = gate.exec(view)) {
+    const ids = rules.byKeyword.get(m[0].toLowerCase());
+    if (ids === undefined) continue;
+    for (const id of ids) {
+      const r = rules.rules[id]!;
+      const from = Math.max(0, m.index - r.maxLength);
+      const to = Math.min(view.length, m.index + m[0].length + r.maxLength);
+      const list = ranges.get(id) ?? [];
+      const last = list[list.length - 1];
+      if (last !== undefined && from <= last[1]) last[1] = Math.max(last[1], to);
+      else list.push([from, to]);
+      ranges.set(id, list);
+    }
+  }
+  const out: Array<{ rule: number; start: number; end: number }> = [];
+  for (const [id, list] of ranges) {
+    const r = rules.rules[id]!;
+    if (disabled.has(r.id)) continue;
+    for (const [from, to] of list) {
+      const slice = view.slice(from, to);
+      for (const p of r.patterns) {
+        const m = p.matcher(slice);
+        while (m.find()) {
+          if (m.end() === m.start()) continue;
+          out.push({ rule: id, start: from + m.start(), end: from + m.end() });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function isQuoted(view: string, start: number, end: number): boolean {
+  let i = start - 1;
+  while (i >= 0 && view[i] === ' ') i--;
+  if (i < 0 || !OPEN_QUOTES.includes(view[i]!)) return false;
+  const after = view.slice(end, end + 60);
+  for (const c of after) if (CLOSE_QUOTES.includes(c)) return true;
+  return false;
+}
+
+function factorFor(view: string, v: DetectionView, text: string, s: number, e: number, ts: number, te: number, hidden: boolean): number {
+  if (hidden) return HIDDEN_FACTOR;
+  const shown = text.slice(ts, te);
+  if (v.map !== null && shown !== view.slice(s, e) && shown.toLowerCase() !== view.slice(s, e).toLowerCase()) return OBFUSCATED_FACTOR;
+  if (isQuoted(view, s, e) || DISCUSSION.test(view.slice(Math.max(0, s - 200), s))) return DISCUSSED_FACTOR;
+  return 1;
+}
+
+function isHiddenRange(v: DetectionView, ts: number, te: number): boolean {
+  for (const [a, b] of v.hidden) if (a < te && ts < b) return true;
+  return false;
+}
+
+/** Detect injection phrasing in `text` (absolute positions are added by the caller). */
+export function detectInjections(text: string, opts: DetectOptions, depth = 0): Hit[] {
+  const v = buildView(text);
+  const { rules } = opts;
+  const hits: Hit[] = [];
+  const push = (ruleIdx: number, ts: number, te: number, factor: number, suffix: string): void => {
+    const r = rules.rules[ruleIdx]!;
+    hits.push({ rule: r.id + suffix, kind: r.kind, floor: r.severity, weight: r.weight * factor, start: ts, end: te });
+  };
+  for (const m of matchRules(v.view, rules, opts.disabled, rules.gate)) {
+    const [ts, te] = toTextRange(v, m.start, m.end);
+    const hidden = opts.hidden(ts, te) || isHiddenRange(v, ts, te);
+    push(m.rule, ts, te, factorFor(v.view, v, text, m.start, m.end, ts, te, hidden), '');
+  }
+  if (LEET.test(v.view)) {
+    const leet = v.view.replace(/[013457@$]/g, (c) => LEET_MAP[c] ?? c);
+    for (const m of matchRules(leet, rules, opts.disabled, rules.gate)) {
+      if (leet.slice(m.start, m.end) === v.view.slice(m.start, m.end)) continue; // already found as plain text
+      const [ts, te] = toTextRange(v, m.start, m.end);
+      push(m.rule, ts, te, opts.hidden(ts, te) ? HIDDEN_FACTOR : OBFUSCATED_FACTOR, '+leet');
+    }
+  }
+  if (depth === 0) detectEncoded(text, v, opts, hits);
+  return hits;
+}
+
+/** Decode base64 blocks, ROT13 and %XX runs and re-scan them; a hit covers the whole encoded span. */
+function detectEncoded(text: string, v: DetectionView, opts: DetectOptions, hits: Hit[]): void {
+  const rescan = (decoded: string, s: number, e: number, suffix: string): void => {
+    const [ts, te] = toTextRange(v, s, e);
+    for (const h of detectInjections(decoded, { ...opts, hidden: () => false }, 1)) {
+      const factor = opts.hidden(ts, te) ? HIDDEN_FACTOR : OBFUSCATED_FACTOR;
+      hits.push({ ...h, rule: h.rule + suffix, weight: h.weight * factor, start: ts, end: te });
+    }
+  };
+  BASE64_BLOCK.lastIndex = 0;
+  for (let m = BASE64_BLOCK.exec(v.view); m !== null; m = BASE64_BLOCK.exec(v.view)) {
+    const decoded = decodeBase64Text(m[0].slice(0, MAX_ENCODED));
+    if (decoded !== null) rescan(decoded, m.index, m.index + m[0].length, '+base64');
+  }
+  const rg = opts.rules.rot13Gate;
+  rg.lastIndex = 0;
+  let rotUntil = -1;
+  for (let m = rg.exec(v.view); m !== null; m = rg.exec(v.view)) {
+    if (m.index < rotUntil) continue;
+    const s = Math.max(0, m.index - 200);
+    const e = Math.min(v.view.length, m.index + m[0].length + 300);
+    rotUntil = e;
+    rescan(rot13(v.view.slice(s, e)), s, e, '+rot13');
+  }
+  PERCENT_RUN.lastIndex = 0;
+  for (let m = PERCENT_RUN.exec(v.view); m !== null; m = PERCENT_RUN.exec(v.view)) {
+    const decoded = decodePercent(m[0].slice(0, MAX_ENCODED));
+    if (decoded !== null) rescan(decoded, m.index, m.index + m[0].length, '+urlencoded');
+  }
+}
+
+function decodeBase64Text(b64: string): string | null {
+  const buf = Buffer.from(b64, b64.includes('-') || b64.includes('_') ? 'base64url' : 'base64');
+  if (buf.length < 12) return null;
+  const s = buf.toString('utf8');
+  let printable = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x20 && c < 0x7f) || c === 0x0a || c === 0x0d || c === 0x09 || (c >= 0xa0 && c !== 0xfffd)) printable++;
+  }
+  return printable / s.length > 0.9 ? s : null;
+}
+
+function decodePercent(s: string): string | null {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+}
+
+const RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+function maxSeverity(a: Severity, b: Severity): Severity {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/**
+ * Group hits closer than clusterGap and score each group: the sum of the best weight per rule (a phrase
+ * repeated in an article does not add up) gives low/medium/high, never below a rule's own floor.
+ */
+export function scoreHits(hits: readonly Hit[], rules: RuleSet): ScoredHit[] {
+  const sorted = [...hits].sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: ScoredHit[] = [];
+  let i = 0;
+  while (i < sorted.length) {
+    let j = i + 1;
+    let end = sorted[i]!.end;
+    while (j < sorted.length && sorted[j]!.start - end <= rules.clusterGap) {
+      end = Math.max(end, sorted[j]!.end);
+      j++;
+    }
+    const best = new Map<string, number>();
+    for (let k = i; k < j; k++) {
+      const h = sorted[k]!;
+      const base = h.rule.split('+')[0]!;
+      best.set(base, Math.max(best.get(base) ?? 0, h.weight));
+    }
+    let score = 0;
+    for (const w of best.values()) score += w;
+    const clusterSeverity: Severity = score >= rules.thresholds.high ? 'high' : score >= rules.thresholds.medium ? 'medium' : 'low';
+    for (let k = i; k < j; k++) out.push({ ...sorted[k]!, severity: maxSeverity(sorted[k]!.floor, clusterSeverity) });
+    i = j;
+  }
+  return out;
+}

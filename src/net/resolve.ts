@@ -1,0 +1,134 @@
+// Resolve once, check every answer, dial the checked address (THREATS 2.2). Checking a name and letting the
+// dialler resolve it again is the DNS-rebinding TOCTOU; checking only the first of several A records lets a
+// mixed answer (one public, one 169.254.169.254) through on the next connection attempt.
+import dns from 'node:dns';
+import { PolicyDeniedError, UpstreamFailedError } from '../errors.ts';
+import { describeClass } from './address-class.ts';
+import type { AddressGuard, AddressVerdict } from './address-guard.ts';
+import type { Authority } from './authority.ts';
+import { canonicalHost } from './host.ts';
+import type { HostKind } from './host.ts';
+
+export interface Resolver {
+  /** Every address for `host` (canonical, from net/authority); IP literals resolve to themselves. */
+  resolve(host: string, kind: HostKind): Promise<string[]>;
+}
+
+export interface ResolvedAddress {
+  readonly address: string;
+  readonly family: 4 | 6;
+}
+
+interface OverrideTable {
+  readonly exact: ReadonlyMap<string, readonly string[]>;
+  /** Suffixes without "*.", longest first, so the most specific wildcard wins. */
+  readonly wildcards: readonly (readonly [string, readonly string[]])[];
+}
+
+function overrideAddresses(key: string, value: string | string[]): readonly string[] {
+  const list = typeof value === 'string' ? [value] : value;
+  if (list.length === 0) throw new Error(`upstream.resolve ${JSON.stringify(key)}: give at least one IP address`);
+  return Object.freeze(list.map((text) => {
+    const parsed = tryCanonical(text);
+    if (parsed === null || parsed.kind === 'name') {
+      throw new Error(`upstream.resolve ${JSON.stringify(key)}: ${JSON.stringify(text)} is not an IP address`);
+    }
+    return parsed.host;
+  }));
+}
+
+function tryCanonical(text: string): ReturnType<typeof canonicalHost> | null {
+  try {
+    return canonicalHost(text);
+  } catch {
+    return null;
+  }
+}
+
+function compileOverrides(overrides: Record<string, string | string[]>): OverrideTable {
+  const exact = new Map<string, readonly string[]>();
+  const wildcards: [string, readonly string[]][] = [];
+  for (const [key, value] of Object.entries(overrides)) {
+    const wildcard = key.startsWith('*.');
+    const name = tryCanonical(wildcard ? key.slice(2) : key);
+    if (name === null || name.kind !== 'name') {
+      throw new Error(`upstream.resolve: the key ${JSON.stringify(key)} must be a DNS name or "*.suffix"`);
+    }
+    const addresses = overrideAddresses(key, value);
+    if (wildcard) wildcards.push([name.host, addresses]);
+    else exact.set(name.host, addresses);
+  }
+  wildcards.sort((a, b) => b[0].length - a[0].length);
+  return { exact, wildcards };
+}
+
+function findOverride(table: OverrideTable, host: string): readonly string[] | undefined {
+  const hit = table.exact.get(host);
+  if (hit !== undefined) return hit;
+  // "*.example.test" covers a.example.test and a.b.example.test, not the apex (same rule as policy hosts).
+  return table.wildcards.find(([suffix]) => host.endsWith(`.${suffix}`))?.[1];
+}
+
+function dnsFailure(host: string, error: unknown): UpstreamFailedError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const detail = typeof code === 'string' ? ` (${code})` : '';
+  const temporary = code === 'EAI_AGAIN';
+  const message = temporary
+    ? `The name ${host} could not be resolved right now${detail}; retry later.`
+    : `The name ${host} does not resolve${detail}. Check the host name.`;
+  return new UpstreamFailedError(message, { cause: error });
+}
+
+/**
+ * `overrides` maps a name or "*.suffix" to one or more IPs (like curl --resolve); keys are canonicalised, so
+ * "API.Example.TEST." and "api.example.test" are the same entry. Throws on an invalid entry.
+ */
+export function createResolver(overrides: Record<string, string | string[]>, lookup: typeof dns.promises.lookup = dns.promises.lookup): Resolver {
+  const table = compileOverrides(overrides);
+  return {
+    async resolve(host, kind) {
+      if (kind !== 'name') return [host];
+      const override = findOverride(table, host);
+      if (override !== undefined) return [...override];
+      let answers: dns.LookupAddress[];
+      try {
+        answers = await lookup(host, { all: true, verbatim: true });
+      } catch (error) {
+        throw dnsFailure(host, error);
+      }
+      if (answers.length === 0) throw dnsFailure(host, null);
+      return answers.map((answer) => answer.address);
+    },
+  };
+}
+
+function refusal(authority: Authority, refused: AddressVerdict): PolicyDeniedError {
+  const what = describeClass(refused.class);
+  const article = /^[aeiou]/i.test(what) ? 'an' : 'a';
+  const subject = authority.kind === 'name' ? `${authority.host} resolves to` : `${authority.host} is`;
+  // The address itself is left out: the agent has no DNS of its own, and internal answers are not its business.
+  return new PolicyDeniedError(
+    `${subject} ${article} ${what} address, which Sluice does not connect to. Only public addresses are reachable unless the operator exempts the range (allowPrivate).`,
+    { cause: refused },
+  );
+}
+
+/**
+ * Resolve once, classify every answer, refuse if any answer is refused, else return the first; the caller
+ * dials exactly this address, never the name. Throws PolicyDeniedError (403, before any connect) or
+ * UpstreamFailedError (the name does not resolve).
+ */
+export async function resolveChecked(
+  resolver: Resolver,
+  guard: AddressGuard,
+  authority: Authority,
+  allowPrivate: readonly string[],
+): Promise<ResolvedAddress> {
+  const addresses = await resolver.resolve(authority.host, authority.kind);
+  const verdicts = addresses.map((address) => guard.check(address, allowPrivate, authority.port));
+  const refused = verdicts.find((v) => !v.allowed);
+  if (refused !== undefined) throw refusal(authority, refused);
+  const first = verdicts[0];
+  if (first === undefined) throw dnsFailure(authority.host, null);
+  return Object.freeze({ address: first.address, family: first.address.includes(':') ? 6 : 4 });
+}

@@ -1,0 +1,21 @@
+// Every metric family Sluice exposes; docs/operations.md lists the same names.
+export const FAMILIES = [
+  'sluice_requests_total',
+  'sluice_bytes_in_total',
+  'sluice_bytes_out_total',
+  'sluice_request_duration_seconds',
+  'sluice_decision_duration_seconds',
+  'sluice_upstream_duration_seconds',
+  'sluice_guard_duration_seconds',
+  'sluice_guard_findings_total',
+  'sluice_open_connections',
+  'sluice_connections_total',
+  'sluice_open_tunnels',
+  'sluice_tunnels_total',
+  'sluice_leaf_certificates_minted_total',
+  'sluice_leaf_cache_size',
+  'sluice_policy_reloads_total',
+  'sluice_secret_fetches_total',
+  'sluice_rate_limited_total',
+  'sluice_alerts_total',
+];
