@@ -67,7 +67,7 @@ export type DenyRuleInput = z.infer<typeof denyRuleSchema>;
 export const hostEntrySchema = z
   .object({
     host: z.string().min(1).describe('exact name, "*.suffix", IP literal or CIDR'),
-    ports: z.array(z.number().int().min(1).max(65535)).min(1).optional().describe('default: 443 for https, 80 for http'),
+    ports: z.array(z.number({ message: 'a port is a number from 1 to 65535' }).int({ message: 'a port is a whole number from 1 to 65535' }).min(1, { message: 'a port is a number from 1 to 65535' }).max(65535, { message: 'a port is a number from 1 to 65535' })).min(1).optional().describe('default: 443 for https, 80 for http'),
     mode: z.enum(['inspect', 'tunnel']).optional(),
     agents: z.array(z.string().regex(/^[\w.-]+$/)).min(1).optional(),
     allow: z.array(allowRuleSchema).min(1).optional().describe('absent: any method and path'),

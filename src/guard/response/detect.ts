@@ -99,8 +99,8 @@ function isHiddenRange(v: DetectionView, ts: number, te: number): boolean {
 }
 
 /** Detect injection phrasing in `text` (absolute positions are added by the caller). */
-export function detectInjections(text: string, opts: DetectOptions, depth = 0): Hit[] {
-  const v = buildView(text);
+export function detectInjections(text: string, opts: DetectOptions, depth = 0, view?: DetectionView): Hit[] {
+  const v = view ?? buildView(text);
   const { rules } = opts;
   const hits: Hit[] = [];
   const push = (ruleIdx: number, ts: number, te: number, factor: number, suffix: string): void => {
