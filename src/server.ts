@@ -22,6 +22,7 @@ import { handleConnect } from './net/connect.ts';
 import type { NetContext } from './net/net-context.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import { createInflight } from './inflight.ts';
+import { UpstreamTimeoutError } from './errors.ts';
 
 export interface StartOptions {
   /** Where JSON log lines go (stdout by default); tests pass a capturing stream. */
@@ -86,7 +87,7 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
     guard,
     upstream,
     metrics,
-    dial: (target: DialTarget, allowPrivate) => resolveChecked(resolver, addressGuard, target, allowPrivate),
+    dial: (target: DialTarget, allowPrivate) => withTimeout(resolveChecked(resolver, addressGuard, target, allowPrivate), config.limits.upstreamConnectTimeoutMs, target.host),
     inflight,
     leaves,
     innerServer,
@@ -175,6 +176,15 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
   };
 }
 
+/** dns.lookup cannot be cancelled; a stuck resolver must still give the agent a 504, not a hang. */
+function withTimeout<T>(p: Promise<T>, ms: number, host: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UpstreamTimeoutError(`Resolving ${host} did not finish in time.`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 async function primeSecrets(secrets: SecretStore, policy: PolicyStore, log: Logger): Promise<void> {
   const { missing } = await secrets.prime(secretNames(policy.current()));
   if (missing.length > 0) log.warn({ missing }, 'secrets referenced by the policy are not available; requests that need them get 503');
@@ -195,8 +205,8 @@ function selfAddresses(bound: readonly BoundListener[], admin: AdminServer | nul
   for (const b of bound) {
     const a = b.server.address();
     if (a && typeof a === 'object') {
-      const address = a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address;
-      out.push({ address, port: a.port });
+      // A wildcard listener is reported as such: the address guard treats it as self on every address.
+      out.push({ address: a.address, port: a.port });
     }
   }
   if (admin) {

@@ -2,7 +2,7 @@
 // the credential, dialled and sent as Host (THREATS 2.1, 2.4).
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError, PolicyDeniedError, TooLargeError } from '../errors.ts';
-import { parseAbsoluteTarget, parseHostHeader, normalisePath, sameAuthority, type Authority } from '../net/authority.ts';
+import { parseAbsoluteTarget, parseHostHeader, parseOriginTarget, normalisePath, sameAuthority, type Authority } from '../net/authority.ts';
 import { countHeader } from './headers.ts';
 import type { RequestOrigin } from './context.ts';
 
@@ -34,21 +34,20 @@ export function requestTarget(req: IncomingMessage, origin: RequestOrigin, maxUr
 
 function tunnelTarget(req: IncomingMessage, tunnel: NonNullable<RequestOrigin['tunnel']>, raw: string, hosts: number): RequestTarget {
   const tunnelAuthority: Authority = { host: tunnel.host, port: tunnel.port, kind: tunnel.kind };
-  let pathAndQuery = raw;
+  let target: { path: string; query: string };
   if (/^https?:\/\//i.test(raw)) {
     const parsed = parseAbsoluteTarget(raw);
     if (!sameAuthority(parsed.authority, tunnelAuthority)) throw fronting(tunnel.host, parsed.authority.host);
-    pathAndQuery = parsed.path + (parsed.query ? `?${parsed.query}` : '');
-  } else if (!raw.startsWith('/')) {
+    target = { path: parsed.path, query: parsed.query };
+  } else if (raw.startsWith('/')) {
+    target = parseOriginTarget(raw);
+  } else {
     throw new BadRequestError('Inside a tunnel, requests must use an origin-form target such as /path.');
   }
   if (hosts !== 1) throw new BadRequestError('The request has no Host header.');
   const host = parseHostHeader(req.headers.host ?? '', tunnel.port);
   if (!sameAuthority(host, tunnelAuthority)) throw fronting(tunnel.host, host.host);
-  const q = pathAndQuery.indexOf('?');
-  const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
-  const query = q < 0 ? '' : pathAndQuery.slice(q + 1);
-  return { scheme: 'https', authority: tunnelAuthority, path: normalisePath(path), query };
+  return { scheme: 'https', authority: tunnelAuthority, path: normalisePath(target.path), query: target.query };
 }
 
 /** Domain fronting: the tunnel was allowed for one host and the request names another (THREATS 2.4). */

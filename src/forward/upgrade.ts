@@ -58,7 +58,9 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     req.headers = cleaned;
     req.url = path;
 
-    const pinned = (_h: string, _o: unknown, cb: (e: Error | null, a: string, f: number) => void) => cb(null, dialled.address, dialled.family);
+    // Pin the checked address. Node's happy-eyeballs connect asks for `all: true` and expects an array.
+    const pinned = (_h: string, o: { all?: boolean }, cb: (e: Error | null, a: unknown, f?: number) => void) =>
+      o?.all ? cb(null, [{ address: dialled.address, family: dialled.family }]) : cb(null, dialled.address, dialled.family);
     const agentOptions = { keepAlive: false, lookup: pinned as never };
     const upstreamAgent = target.scheme === 'https' ? new https.Agent({ ...agentOptions, ca: [...ctx.upstream.ca], servername: target.authority.kind === 'name' ? target.authority.host : '' }) : new http.Agent(agentOptions);
     const proxy = createProxyServer({
@@ -68,7 +70,8 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
       ws: true,
       prependPath: false,
     } as never);
-    proxy.on('error', () => {
+    proxy.on('error', (e: Error) => {
+      record.reason = `WebSocket upstream failed (${(e as NodeJS.ErrnoException).code ?? e.message})`;
       record.decision = 'error';
       record.status = 502;
       socket.destroy();

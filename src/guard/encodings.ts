@@ -27,8 +27,11 @@ export function toBase64Url(b64: string): string {
 /** Literal forms other than the raw value (the pattern covers raw, percent and JSON forms). */
 export function literalForms(value: string): string[] {
   const cores = base64Cores(value);
-  const hex = Buffer.from(value, 'utf8').toString('hex');
-  const forms = [...cores, ...cores.map(toBase64Url), hex, hex.toUpperCase()];
+  const bytes = Buffer.from(value, 'utf8');
+  const hex = bytes.toString('hex');
+  // The whole padded encoding as well, so a redaction leaves no trailing character that mixes value bits.
+  const whole = [bytes.toString('base64'), toBase64Url(bytes.toString('base64'))];
+  const forms = [...whole, ...cores, ...cores.map(toBase64Url), hex, hex.toUpperCase()];
   return [...new Set(forms)].filter((f) => f.length > 0 && f !== value);
 }
 

@@ -132,7 +132,32 @@ function verdict(address: string, allowed: boolean, cls: AddressClass, reason: s
   return Object.freeze({ address, allowed, class: cls, reason });
 }
 
+/** Entries that do not parse exempt nothing (fail closed); lists are validated at load with parseCidrList. */
+function lenientCidrs(list: readonly string[]): readonly Cidr[] {
+  const out: Cidr[] = [];
+  list.forEach((entry, index) => {
+    try {
+      out.push(parseCidr(entry, index));
+    } catch {
+      // Skipped: an unparsable exemption must not widen access, and must not fail every request either.
+    }
+  });
+  return Object.freeze(out);
+}
+
 export function createAddressGuard(options: AddressGuardOptions): AddressGuard {
+  // Policy entries hand over the same frozen array on every request; parse each list once per guard. Only
+  // frozen lists are cached: a mutable one could lose an entry and keep exempting from a stale parse.
+  const parsed = new WeakMap<readonly string[], readonly Cidr[]>();
+  const cidrsOf = (list: readonly string[]): readonly Cidr[] => {
+    if (!Object.isFrozen(list)) return lenientCidrs(list);
+    let cidrs = parsed.get(list);
+    if (cidrs === undefined) {
+      cidrs = lenientCidrs(list);
+      parsed.set(list, cidrs);
+    }
+    return cidrs;
+  };
   return {
     check(rawAddress, allowPrivate, port) {
       const address = parseStrictIp(rawAddress);
@@ -144,7 +169,7 @@ export function createAddressGuard(options: AddressGuardOptions): AddressGuard {
       }
       const classified = classifyAddress(address);
       if (classified.class === 'public') return verdict(text, true, 'public', classified.reason);
-      const exemption = findExemption(address, classified.class, parseCidrList(allowPrivate));
+      const exemption = findExemption(address, classified.class, cidrsOf(allowPrivate));
       if (exemption !== undefined) {
         return verdict(text, true, classified.class, `${classified.reason}, exempted by allowPrivate ${exemption.text}`);
       }

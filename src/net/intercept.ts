@@ -54,29 +54,33 @@ export async function interceptTunnel(ctx: NetContext, t: InterceptRequest): Pro
     close('could not mint a certificate for this host');
     return;
   }
-  const tlsSocket = new tls.TLSSocket(t.socket as never, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] });
+  let refusedSni: Error | null = null;
+  const tlsSocket = new tls.TLSSocket(t.socket as never, {
+    isServer: true,
+    secureContext: context,
+    ALPNProtocols: ['http/1.1'],
+    // Checked during the ClientHello, so a fronted handshake never completes (THREATS 2.4).
+    SNICallback: (servername, cb) => {
+      refusedSni = checkSni(servername, t.authority);
+      if (refusedSni) cb(refusedSni, undefined);
+      else cb(null, context);
+    },
+  });
   const handshakeTimer = setTimeout(() => tlsSocket.destroy(), FIRST_BYTES_TIMEOUT_MS);
-  let closed = false;
+  let secured = false;
   tlsSocket.on('error', (e) => {
     clearTimeout(handshakeTimer);
-    if (!closed && !tlsSocket.readyState.includes('open')) t.record.reason = `TLS handshake failed: ${(e as { code?: string }).code ?? 'error'}`;
+    if (!secured && !refusedSni) t.record.reason = `TLS handshake with the agent failed (${(e as { code?: string }).code ?? 'error'})`;
     tlsSocket.destroy();
   });
   tlsSocket.once('close', () => {
     clearTimeout(handshakeTimer);
-    if (closed) return;
-    closed = true;
-    close(null);
+    if (refusedSni) close(refusedSni.message, 'deny');
+    else close(secured ? null : t.record.reason || 'TLS handshake with the agent did not complete');
   });
   tlsSocket.once('secure', () => {
     clearTimeout(handshakeTimer);
-    const sniProblem = checkSni(tlsSocket.servername, t.authority);
-    if (sniProblem) {
-      t.record.decision = 'deny';
-      t.record.reason = sniProblem.message;
-      tlsSocket.destroy();
-      return;
-    }
+    secured = true;
     ctx.tunnels.set(tlsSocket, { listener: t.listener.name, listenerAgent: t.listener.agent, tunnel: { host: t.authority.host, port: t.authority.port, kind: t.authority.kind, agent: t.agent } });
     ctx.innerServer.emit('connection', tlsSocket);
   });

@@ -102,13 +102,18 @@ export function createResolver(overrides: Record<string, string | string[]>, loo
   };
 }
 
+function addressPhrase(verdict: AddressVerdict): string {
+  if (verdict.class === 'self') return "one of Sluice's own listening addresses";
+  const what = describeClass(verdict.class);
+  const article = /^[aeio]/.test(what) || what.startsWith('unspec') ? 'an' : 'a';
+  return `${article} ${what} address`;
+}
+
 function refusal(authority: Authority, refused: AddressVerdict): PolicyDeniedError {
-  const what = describeClass(refused.class);
-  const article = /^[aeiou]/i.test(what) ? 'an' : 'a';
   const subject = authority.kind === 'name' ? `${authority.host} resolves to` : `${authority.host} is`;
   // The address itself is left out: the agent has no DNS of its own, and internal answers are not its business.
   return new PolicyDeniedError(
-    `${subject} ${article} ${what} address, which Sluice does not connect to. Only public addresses are reachable unless the operator exempts the range (allowPrivate).`,
+    `${subject} ${addressPhrase(refused)}, which Sluice does not connect to. Only public addresses are reachable unless the operator exempts the range (allowPrivate).`,
     { cause: refused },
   );
 }

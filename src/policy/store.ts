@@ -32,12 +32,17 @@ export class PolicyStore {
   }
 
   /** Load and start watching. Throws ConfigError when the first load fails: Sluice refuses to start. */
-  static open(policyPath: string, options: PolicyLoadOptions, log: Logger, watchOptions: { watch?: boolean; pollMs?: number } = {}): PolicyStore {
+  static open(
+    policyPath: string,
+    options: PolicyLoadOptions,
+    log: Logger,
+    watchOptions: { readonly watch?: boolean; readonly pollMs?: number; readonly fsWatch?: boolean } = {},
+  ): PolicyStore {
     const r = loadPolicy(policyPath, options);
     if (!r.ok) throw new ConfigError(r.problems);
     const store = new PolicyStore(policyPath, options, log, r.policy);
     if (watchOptions.watch !== false) {
-      store.#watcher = watchPolicyPath(policyPath, () => store.reload(), { pollMs: watchOptions.pollMs ?? 1000 });
+      store.#watcher = watchPolicyPath(policyPath, () => store.reload(), { pollMs: watchOptions.pollMs ?? 1000, fsWatch: watchOptions.fsWatch ?? true });
     }
     log.info({ policy: policyPath, files: r.policy.files, entries: r.policy.entryCount }, 'policy loaded');
     return store;

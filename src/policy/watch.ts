@@ -12,6 +12,8 @@ export interface PolicyWatcher {
 export interface WatchOptions {
   readonly pollMs: number;
   readonly debounceMs?: number;
+  /** false: poll only (tests of the fallback; mounts where inotify does not work). */
+  readonly fsWatch?: boolean;
 }
 
 export function watchPolicyPath(policyPath: string, onChange: () => void, options: WatchOptions): PolicyWatcher {
@@ -34,7 +36,8 @@ export function watchPolicyPath(policyPath: string, onChange: () => void, option
     timer.unref();
   };
 
-  const watchers = watchTargets(policyPath).flatMap((target) => {
+  const targets = options.fsWatch === false ? [] : watchTargets(policyPath);
+  const watchers = targets.flatMap((target) => {
     try {
       const w = fs.watch(target, { persistent: false }, schedule);
       w.on('error', () => w.close()); // the directory went away; the poll still runs

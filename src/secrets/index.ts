@@ -2,3 +2,4 @@ export { createSecretStore, createSource, createStoreFromSources, type SecretSto
 export { SecretValue, SecretSourceError, type SecretSource, type SecretStoreOptions } from './types.ts';
 export { isValidSecretName, MIN_KNOWN_SECRET_LENGTH } from './names.ts';
 export { parseDotenv, type DotenvResult } from './dotenv.ts';
+export { findMissingSecrets } from './check.ts';

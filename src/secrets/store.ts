@@ -102,8 +102,12 @@ export function createStoreFromSources(sources: readonly SecretSource[], log: Lo
       return;
     }
     const names = [...new Set([...primed, ...values.keys()])];
+    const before = snapshot;
     refreshing = Promise.all(names.map((n) => lookup(n).catch(() => null)))
-      .then(() => notify())
+      // Only a refresh that changed a known value is news; a duplicate watch event or poll tick is not.
+      .then(() => {
+        if (snapshot !== before) notify();
+      })
       .finally(() => {
         refreshing = null;
         if (refreshAgain) {

@@ -57,7 +57,7 @@ export interface RuleSet {
 const DEFAULT_MAX_LENGTH = 300;
 
 function escapeLiteral(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 export function rot13(s: string): string {

@@ -142,18 +142,25 @@ function consumeInvisibleRun(text: string, i: number, prevCp: number, b: ViewBui
   for (const [at, cp] of cps) {
     const w = cp > 0xffff ? 2 : 1;
     if (isTag(cp)) {
-      if (tagStart < 0) tagStart = at;
+      if (tagStart < 0) {
+        tagStart = at;
+        b.push(' ', at); // smuggled text is its own sentence for the detectors
+      }
       if (cp >= 0xe0020 && cp <= 0xe007e) b.push(String.fromCharCode(cp - 0xe0000), at);
       continue;
     }
     if (tagStart >= 0) {
+      b.push(' ', at);
       b.dropRange(tagStart, at, true);
       tagStart = -1;
     }
     if (isLegitimate(text, at, cp, run, prevCp)) b.push(String.fromCodePoint(cp), at);
     else b.dropRange(at, at + w, run > 2);
   }
-  if (tagStart >= 0) b.dropRange(tagStart, j, true);
+  if (tagStart >= 0) {
+    b.push(' ', j);
+    b.dropRange(tagStart, j, true);
+  }
   return j;
 }
 

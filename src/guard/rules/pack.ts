@@ -12,7 +12,7 @@ const ruleSchema = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
     kind: z.string().regex(/^[a-z_]+$/),
     severity: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
-    keywords: z.array(z.string().min(2).regex(/^[\x21-\x7e]+$/)).min(1),
+    keywords: z.array(z.string().min(2).regex(/^[\x20-\x7e]+$/)).min(1),
     /** Keywords must appear in this case (for short ones like "SK" that are common words in lower case). */
     caseSensitive: z.boolean().default(false),
     /** Fixed number of characters the match starts before the keyword. */

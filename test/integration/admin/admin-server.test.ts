@@ -125,7 +125,7 @@ describe('admin server', () => {
     const { url } = await start();
     const res = await fetch(`${url}/debug/pprof`);
     expect(res.status).toBe(404);
-    expect((await res.json()).error).toBe('not_found');
+    expect(((await res.json()) as { error: string }).error).toBe('not_found');
     const post = await fetch(`${url}/healthz`, { method: 'POST', body: 'x' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');

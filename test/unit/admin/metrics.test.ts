@@ -84,7 +84,7 @@ describe('metrics', () => {
     const text = await m.registry.metrics();
     expect(text).toContain('host="*.s3.amazonaws.com"');
     expect(text).not.toContain('a1b2');
-    expect(hostLabel({ decision: 'error', rule: undefined })).toBe('unmatched');
+    expect(hostLabel({ decision: 'error' })).toBe('unmatched');
   });
 
   it('caps label cardinality even if the lead passes unbounded values', async () => {

@@ -27,6 +27,7 @@ describe('address guard: refused classes and near misses', () => {
     ['169.254.169.254', 'metadata', '169.255.169.254'],
     ['100.100.100.200', 'metadata', '100.128.0.1'],
     ['169.254.1.1', 'linkLocal', '169.253.255.255'],
+    ['168.63.129.16', 'metadata', '168.63.129.17'],
     ['100.64.0.1', 'cgnat', '100.63.255.254'],
     ['100.127.255.254', 'cgnat', '100.128.0.1'],
     ['0.0.0.0', 'unspecified', '1.0.0.0'],
@@ -128,6 +129,21 @@ describe('address guard: allowPrivate exemptions are exact', () => {
     ['255.255.255.255', ['0.0.0.0/0'], false],
   ])('%s with %j → allowed=%s', (address, allowPrivate, allowed) => {
     expect(guard.check(address, allowPrivate).allowed).toBe(allowed);
+  });
+
+  it('ignores an invalid entry instead of exempting more (fail closed)', () => {
+    expect(guard.check('10.1.2.3', ['10.0.0.1/8', 'nonsense', '10/8'])).toMatchObject({ allowed: false, class: 'private' });
+    expect(guard.check('10.1.2.3', ['nonsense', '10.0.0.0/8']).allowed).toBe(true);
+  });
+
+  it('does not reuse a parse of a list that changed', () => {
+    const list = ['10.0.0.0/8'];
+    expect(guard.check('10.1.2.3', list).allowed).toBe(true);
+    list.pop();
+    expect(guard.check('10.1.2.3', list).allowed).toBe(false);
+    const frozen = Object.freeze(['10.0.0.0/8']);
+    expect(guard.check('10.1.2.3', frozen).allowed).toBe(true);
+    expect(guard.check('10.1.2.3', frozen).allowed).toBe(true);
   });
 
   it('says which entry exempted the address', () => {

@@ -101,7 +101,7 @@ describe('resolveChecked', () => {
       /mixed\.test resolves to a link-local\/metadata address/,
     );
     await expect(resolveChecked(resolver, guard, parseConnectAuthority('mixed6.test:443'), [])).rejects.toThrow(/loopback/);
-    await expect(resolveChecked(resolver, guard, parseConnectAuthority('zero.test:443'), [])).rejects.toThrow(/unspecified/);
+    await expect(resolveChecked(resolver, guard, parseConnectAuthority('zero.test:443'), [])).rejects.toThrow(/resolves to an unspecified address/);
   });
 
   it('never puts the internal address in the message the agent reads', async () => {
@@ -122,7 +122,7 @@ describe('resolveChecked', () => {
   it('refuses Sluice itself through an override, but not a neighbour port', async () => {
     const resolver = createResolver({ 'loop.test': '127.0.0.1' }, fakeDns({}).lookup);
     await expect(resolveChecked(resolver, guard, parseConnectAuthority('loop.test:3128'), ['127.0.0.0/8'])).rejects.toThrow(
-      /own listening/,
+      /loop\.test resolves to one of Sluice's own listening addresses/,
     );
     expect(await resolveChecked(resolver, guard, parseConnectAuthority('loop.test:3129'), ['127.0.0.0/8'])).toEqual({
       address: '127.0.0.1',

@@ -1,0 +1,12 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadPolicy } from './src/policy/index.ts';
+import { parseYaml } from './src/config/index.ts';
+import { policyFileSchema } from './src/policy/schema.ts';
+const dir = process.argv[2];
+const files = fs.readdirSync(dir).map(f=>path.join(dir,f));
+let t=performance.now(); const srcs = files.map(f=>parseYaml(f, fs.readFileSync(f,'utf8'))); console.log('parse', performance.now()-t);
+t=performance.now(); for (const s of srcs) policyFileSchema.safeParse(s.source.value); console.log('zod', performance.now()-t);
+t=performance.now(); loadPolicy(dir, { globalAllowPrivate: [], agents: ['default','builder'] }); console.log('total', performance.now()-t);
+t=performance.now(); loadPolicy(dir, { globalAllowPrivate: [], agents: ['default','builder'] }); console.log('total2', performance.now()-t);

@@ -1,0 +1,179 @@
+// Streaming HTML cleaner on htmlparser2's tokenizer (no regexes over markup). Markup is re-emitted from the
+// original source slices, so the page stays as it was; text nodes become text items; what a human cannot
+// see (comments, hidden elements, <template>, <noscript>) is scanned as hidden text and removed.
+// Hiding techniques: Greshake et al. arXiv:2302.12173 (indirect injection in web pages), BIPIA.
+import { Parser } from 'htmlparser2';
+import type { Finding } from '../types.ts';
+import type { RuleSet } from './rules.ts';
+import { detectInjections, scoreHits } from './detect.ts';
+import { findHidingReason } from './html-hidden.ts';
+import type { TextStream } from './text-stream.ts';
+import { stripInvisible } from './unicode.ts';
+
+const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
+const RAW_TEXT = new Set(['script', 'style']);
+const INLINE = new Set(['a', 'abbr', 'b', 'bdi', 'bdo', 'cite', 'code', 'data', 'dfn', 'em', 'font', 'i', 'kbd', 'mark', 'q', 's', 'samp', 'small', 'span', 'strong', 'sub', 'sup', 'time', 'u', 'var']);
+const SCANNED_ATTRS = new Set(['alt', 'title', 'aria-label', 'aria-description', 'placeholder', 'content', 'value', 'summary', 'label']);
+
+export interface HtmlOptions {
+  readonly apply: boolean;
+  readonly rules: RuleSet;
+  readonly disabled: ReadonlySet<string>;
+  readonly record: (f: Finding) => void;
+  readonly blockOnHigh: boolean;
+  readonly onBlock: (f: Finding) => void;
+}
+
+function escapeText(t: string): string {
+  return t.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+}
+function escapeAttr(t: string): string {
+  return t.replace(/[&"]/g, (c) => (c === '&' ? '&amp;' : '&quot;'));
+}
+
+export class HtmlCleaner {
+  private readonly out: TextStream;
+  private readonly opts: HtmlOptions;
+  private readonly parser: Parser;
+  private src = '';
+  private srcBase = 0;
+  private consumed = 0;
+  private stack: string[] = [];
+  private hiddenDepth = -1;
+  private comment = '';
+
+  constructor(out: TextStream, opts: HtmlOptions) {
+    this.out = out;
+    this.opts = opts;
+    this.parser = new Parser(
+      {
+        onopentag: (name, attribs) => this.onOpen(name, attribs),
+        onclosetag: (name, implied) => this.onClose(name, implied),
+        ontext: (text) => this.onText(text),
+        oncomment: (data) => {
+          this.comment += data;
+        },
+        oncommentend: () => this.onCommentEnd(),
+        onprocessinginstruction: () => this.passMarkup(false),
+        oncdatastart: () => this.passMarkup(false),
+      },
+      { decodeEntities: true, recognizeSelfClosing: false },
+    );
+  }
+
+  write(s: string): void {
+    this.src += s;
+    this.parser.write(s);
+  }
+
+  end(): void {
+    this.parser.end();
+    const rest = this.take(this.srcBase + this.src.length);
+    if (rest.length > 0) this.out.opaque(this.hiddenDepth >= 0 && this.opts.apply ? '' : rest);
+  }
+
+  /** The source from what was consumed up to absolute index `end` (exclusive), and drop it from memory. */
+  private take(end: number): string {
+    if (end <= this.consumed) return '';
+    const s = this.src.slice(this.consumed - this.srcBase, end - this.srcBase);
+    this.consumed = end;
+    this.src = this.src.slice(end - this.srcBase);
+    this.srcBase = end;
+    return s;
+  }
+
+  private get hidden(): boolean {
+    return this.hiddenDepth >= 0;
+  }
+
+  private passMarkup(separate: boolean): void {
+    const raw = this.take(this.parser.endIndex + 1);
+    this.out.opaque(this.hidden && this.opts.apply ? '' : raw, separate);
+  }
+
+  private onOpen(name: string, attribs: Record<string, string>): void {
+    const raw = this.take(this.parser.endIndex + 1);
+    const start = this.parser.startIndex;
+    const separate = !INLINE.has(name);
+    if (!VOID.has(name)) this.stack.push(name);
+    if (this.hidden) {
+      this.out.opaque(this.opts.apply ? '' : raw, separate);
+      return;
+    }
+    const reason = findHidingReason(name, attribs);
+    if (reason !== null) {
+      this.opts.record({ rule: `response/html-hidden/${reason}`, kind: 'hidden_content', severity: 'low', span: [start, this.parser.endIndex + 1], action: this.opts.apply ? 'redact' : 'log' });
+      if (!VOID.has(name)) this.hiddenDepth = this.stack.length - 1;
+      this.scanAttributes(name, attribs, start, true);
+      this.out.opaque(this.opts.apply ? '' : raw, separate);
+      return;
+    }
+    const drop = this.scanAttributes(name, attribs, start, false);
+    this.out.opaque(drop.size > 0 && this.opts.apply ? serializeTag(name, attribs, drop) : raw, separate);
+  }
+
+  /** Scan alt/title/meta content...; returns the attributes to remove (instruction-bearing). */
+  private scanAttributes(_name: string, attribs: Record<string, string>, start: number, hiddenElement: boolean): Set<string> {
+    const drop = new Set<string>();
+    for (const [k, v] of Object.entries(attribs)) {
+      if (!SCANNED_ATTRS.has(k) || v.length < 8) continue;
+      const hits = scoreHits(detectInjections(v, { rules: this.opts.rules, disabled: this.opts.disabled, hidden: () => true }), this.opts.rules);
+      for (const h of hits) {
+        const high = h.severity === 'high' || h.severity === 'critical';
+        const action = high && this.opts.blockOnHigh ? 'block' : high && this.opts.apply ? 'redact' : 'log';
+        const f: Finding = { rule: `response/injection/${h.rule}`, kind: h.kind, severity: h.severity, span: [start, this.parser.endIndex + 1], action };
+        this.opts.record(f);
+        if (action === 'block') this.opts.onBlock(f);
+        if (h.severity !== 'low' && !hiddenElement) drop.add(k);
+      }
+      if (!drop.has(k) && stripInvisible(v) !== v) drop.add(k);
+    }
+    return drop;
+  }
+
+  private onClose(name: string, implied: boolean): void {
+    const wasHidden = this.hidden;
+    if (!VOID.has(name)) {
+      const idx = this.stack.lastIndexOf(name);
+      if (idx >= 0) this.stack.length = idx;
+    }
+    if (this.hiddenDepth >= 0 && this.stack.length <= this.hiddenDepth) this.hiddenDepth = -1;
+    if (implied) return; // an implied close has no source of its own
+    const raw = this.take(this.parser.endIndex + 1);
+    this.out.opaque(wasHidden && this.opts.apply ? '' : raw, !INLINE.has(name));
+  }
+
+  private onText(text: string): void {
+    const start = this.parser.startIndex;
+    const before = this.take(start);
+    if (before.length > 0) this.out.opaque(this.hidden && this.opts.apply ? '' : before);
+    const raw = this.take(this.parser.endIndex + 1);
+    const top = this.stack[this.stack.length - 1];
+    if (top !== undefined && RAW_TEXT.has(top)) {
+      this.out.opaque(this.hidden && this.opts.apply ? '' : raw);
+      return;
+    }
+    if (this.hidden) {
+      if (!this.opts.apply) this.out.opaque(raw);
+      this.out.text(text, '', () => '', true);
+      return;
+    }
+    this.out.text(text, raw, escapeText);
+  }
+
+  private onCommentEnd(): void {
+    const raw = this.take(this.parser.endIndex + 1);
+    const start = this.parser.startIndex;
+    if (!this.hidden) this.opts.record({ rule: 'response/html-hidden/comment', kind: 'hidden_content', severity: 'low', span: [start, this.parser.endIndex + 1], action: this.opts.apply ? 'redact' : 'log' });
+    this.out.opaque(this.opts.apply ? '' : raw, true);
+    this.out.text(this.comment, '', () => '', true);
+    this.out.opaque('', true);
+    this.comment = '';
+  }
+}
+
+function serializeTag(name: string, attribs: Record<string, string>, drop: ReadonlySet<string>): string {
+  let s = `<${name}`;
+  for (const [k, v] of Object.entries(attribs)) if (!drop.has(k)) s += v === '' ? ` ${k}` : ` ${k}="${escapeAttr(v)}"`;
+  return `${s}>`;
+}

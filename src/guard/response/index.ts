@@ -1,0 +1,153 @@
+// Response guard entry point: one BodyFilter per response that cleans what the agent is about to read
+// (THREATS 2.8: indirect prompt injection). The pipeline (helper D) calls createResponseFilter; forward/
+// pipes the upstream body through filter.stream, drops Content-Encoding/Content-Length and re-frames.
+import { randomBytes } from 'node:crypto';
+import { GuardBlockedError } from '../../errors.ts';
+import type { GuardSettings } from '../settings.ts';
+import type { BodyFilter, ExchangeContext, Finding, GuardStage, ResponseHead, ScanContext } from '../types.ts';
+import { parseContentEncoding } from './body-decoder.ts';
+import { cleanWindow, closeMarker, openMarker, type CleanerConfig, type ResponseMode } from './cleaner.ts';
+import { classify, type BodyKind, type ContentInfo } from './content-kind.ts';
+import { plainHandler, ResponseTransform, type ContentHandler, type FindingSink } from './filter.ts';
+import { HtmlCleaner } from './html.ts';
+import { JsonStringRewriter } from './json-strings.ts';
+import { NdjsonCleaner, SseCleaner } from './line-framed.ts';
+import { DEFAULT_INJECTION_RULES, type RuleSet } from './rules.ts';
+import { TextStream } from './text-stream.ts';
+
+export interface ResponseFilterDeps {
+  readonly stages: readonly GuardStage[];
+  readonly settings: GuardSettings;
+  readonly isHostAllowed: (host: string) => boolean;
+  readonly maxDecodedBytes: number;
+}
+
+export interface ResponseFilter extends BodyFilter {
+  /**
+   * Response headers to add or replace: `x-sluice-response-guard` (summary of findings so far),
+   * `x-sluice-untrusted-id` (annotate mode: the id of the boundary markers) and `content-type` when the
+   * body was transcoded to UTF-8. Complete for the findings seen before the first output chunk.
+   */
+  annotations(): Record<string, string>;
+  /** Every finding so far (with spans and severities; never the matched text), capped at 500. */
+  findings(): readonly Finding[];
+  /** Bytes emitted so far (0 means a block can still become a clean 403). */
+  bytesEmitted(): number;
+}
+
+const WINDOW = 32 * 1024;
+const MIN_OVERLAP = 2048;
+const WHOLE_BODY_MARKERS = new Set<BodyKind>(['html', 'markdown', 'text']);
+
+function headerValue(head: ResponseHead, name: string): string | undefined {
+  for (const [k, v] of head.headers) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+function scanContextFor(ctx: ExchangeContext, settings: GuardSettings, contentType: string): ScanContext {
+  return { direction: 'response', agent: ctx.agent, host: ctx.host, contentType, location: 'body', settings, boundSecret: ctx.decision.credential?.secret ?? null };
+}
+
+export function createResponseFilter(ctx: ExchangeContext, head: ResponseHead, deps: ResponseFilterDeps): ResponseFilter | null {
+  return createResponseFilterWith(DEFAULT_INJECTION_RULES, ctx, head, deps);
+}
+
+/** Same, with an explicit rule set (tests, `sluice scan` with extra rule packs). */
+export function createResponseFilterWith(rules: RuleSet, ctx: ExchangeContext, head: ResponseHead, deps: ResponseFilterDeps): ResponseFilter | null {
+  const contentType = headerValue(head, 'content-type') ?? '';
+  const info = classify(contentType);
+  const scanCtx = scanContextFor(ctx, deps.settings, contentType);
+  const stages = deps.stages.filter((s) => s.directions.includes('response') && s.accepts(scanCtx));
+  const mode: ResponseMode = info.kind === 'binary' ? 'off' : deps.settings.response;
+  if (mode === 'off' && stages.length === 0) return null;
+  const codings = parseContentEncoding(head.headers);
+  const markerId = randomBytes(9).toString('base64url');
+  const cfg: CleanerConfig = {
+    mode,
+    rules,
+    disabled: new Set(deps.settings.disableRules),
+    stages,
+    scanCtx,
+    isHostAllowed: deps.isHostAllowed,
+    markerId,
+    wrapSpans: !WHOLE_BODY_MARKERS.has(info.kind),
+  };
+  const wholeBody = mode === 'annotate' && WHOLE_BODY_MARKERS.has(info.kind);
+  const overlap = Math.max(MIN_OVERLAP, 2 * rules.maxLength, ...stages.map((s) => 2 * s.maxMatchLength));
+  const transform = new ResponseTransform({
+    kind: info.kind,
+    charset: info.charset,
+    codings,
+    maxDecodedBytes: deps.maxDecodedBytes,
+    prefix: wholeBody ? `${openMarker(markerId)}\n` : '',
+    suffix: wholeBody ? `\n${closeMarker(markerId)}` : '',
+    build: (sink, emit) => buildHandler(info, cfg, overlap, sink, emit),
+  });
+  return {
+    stream: transform,
+    outputEncoding: 'identity',
+    report: () => transform.sink.report(),
+    findings: () => transform.sink.kept,
+    bytesEmitted: () => transform.bytesOut,
+    annotations: () => annotationsFor(info, mode, markerId, transform.sink),
+  };
+}
+
+function buildHandler(info: ContentInfo, cfg: CleanerConfig, overlap: number, sink: FindingSink, emit: (s: string) => void): { handler: ContentHandler; stream: TextStream } {
+  const stream = new TextStream({
+    window: WINDOW,
+    overlap,
+    clusterGap: cfg.rules.clusterGap,
+    clean: (text, offset, hidden) => cleanWindow(cfg, text, offset, hidden),
+    emit,
+    record: (f) => sink.record(f),
+  });
+  const apply = cfg.mode === 'sanitize' || cfg.mode === 'annotate' || cfg.mode === 'block';
+  switch (info.kind) {
+    case 'html': {
+      const html = new HtmlCleaner(stream, {
+        apply,
+        rules: cfg.rules,
+        disabled: cfg.disabled,
+        record: (f) => sink.record(f),
+        blockOnHigh: cfg.mode === 'block',
+        onBlock: (f) => {
+          throw new GuardBlockedError('The response was blocked: it carries a suspected prompt injection aimed at the agent.', [{ rule: f.rule, kind: f.kind }]);
+        },
+      });
+      return {
+        stream,
+        handler: {
+          write: (t) => html.write(t),
+          end: () => {
+            html.end();
+            stream.flush();
+          },
+        },
+      };
+    }
+    case 'json': {
+      const json = new JsonStringRewriter(stream);
+      return { stream, handler: { write: (t) => json.write(t), end: () => (json.endValue(), stream.flush()) } };
+    }
+    case 'ndjson':
+      return { stream, handler: new NdjsonCleaner(stream) };
+    case 'sse':
+      return { stream, handler: new SseCleaner(stream) };
+    case 'markdown':
+    case 'text':
+    case 'binary':
+      return { stream, handler: plainHandler(stream) };
+  }
+}
+
+function annotationsFor(info: ContentInfo, mode: ResponseMode, markerId: string, sink: FindingSink): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (info.transcoded && info.kind !== 'binary') out['content-type'] = `${info.mime}; charset=utf-8`;
+  if (mode === 'annotate') out['x-sluice-untrusted-id'] = markerId;
+  if (sink.total > 0 || mode === 'annotate') {
+    const s = sink.bySeverity;
+    out['x-sluice-response-guard'] = `mode=${mode}; findings=${sink.total}; high=${(s['high'] ?? 0) + (s['critical'] ?? 0)}; medium=${s['medium'] ?? 0}; low=${s['low'] ?? 0}`;
+  }
+  return out;
+}

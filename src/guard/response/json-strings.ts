@@ -1,0 +1,153 @@
+// Streaming JSON string-value rewriter: structure, keys, numbers and literals pass as opaque items; each
+// string value becomes a text item (decoded from its escapes) and is re-escaped only if it changed, so the
+// output is always valid JSON with the same structure. Memory: one window of string content (long strings
+// are cut into parts at escape boundaries), never the whole document.
+import type { TextStream } from './text-stream.ts';
+
+const STRING_SPECIAL = /["\\]/g;
+const PART_LIMIT = 32 * 1024;
+
+function encodeJsonInner(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
+}
+
+function decodeJsonInner(raw: string): string | null {
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return null;
+  }
+}
+
+export class JsonStringRewriter {
+  private readonly out: TextStream;
+  private stack: string[] = [];
+  private expectKey = false;
+  private inString = false;
+  private isKey = false;
+  private escapePending = false;
+  /** Raw (escaped) content of the current string not yet handed on. */
+  private raw = '';
+  /** Opaque output not yet handed on. */
+  private opaqueBuf = '';
+
+  constructor(out: TextStream) {
+    this.out = out;
+  }
+
+  write(s: string): void {
+    let i = 0;
+    while (i < s.length) i = this.inString ? this.scanString(s, i) : this.scanStructure(s, i);
+    if (this.inString && !this.isKey && this.raw.length > PART_LIMIT) this.emitPart(false);
+    if (this.opaqueBuf.length > 0 && !this.inString) this.flushOpaque(false);
+  }
+
+  /** End of one JSON text (an NDJSON line, an SSE data value): reset the structure state. */
+  endValue(): void {
+    if (this.inString) {
+      // Unterminated string: hand it on as text so it is still scanned; it stays as invalid as it came.
+      this.emitPart(true);
+      this.inString = false;
+    }
+    this.flushOpaque(false);
+    this.stack = [];
+    this.expectKey = false;
+  }
+
+  private flushOpaque(separate: boolean): void {
+    this.out.opaque(this.opaqueBuf, separate);
+    this.opaqueBuf = '';
+  }
+
+  private scanStructure(s: string, from: number): number {
+    const q = s.indexOf('"', from);
+    const end = q < 0 ? s.length : q;
+    for (let k = from; k < end; k++) {
+      switch (s.charCodeAt(k)) {
+        case 0x7b: // {
+          this.stack.push('{');
+          this.expectKey = true;
+          break;
+        case 0x5b: // [
+          this.stack.push('[');
+          this.expectKey = false;
+          break;
+        case 0x7d: // }
+        case 0x5d: // ]
+          this.stack.pop();
+          this.expectKey = false;
+          break;
+        case 0x2c: // ,
+          this.expectKey = this.stack[this.stack.length - 1] === '{';
+          break;
+        case 0x3a: // :
+          this.expectKey = false;
+          break;
+      }
+    }
+    this.opaqueBuf += s.slice(from, end);
+    if (q < 0) return s.length;
+    this.isKey = this.expectKey && this.stack[this.stack.length - 1] === '{';
+    this.expectKey = false;
+    this.opaqueBuf += '"';
+    this.inString = true;
+    this.raw = '';
+    if (!this.isKey) this.flushOpaque(true);
+    return q + 1;
+  }
+
+  private scanString(s: string, from: number): number {
+    let i = from;
+    if (this.escapePending) {
+      this.escapePending = false;
+      this.raw += s[i]!;
+      i++;
+    }
+    STRING_SPECIAL.lastIndex = i;
+    for (;;) {
+      const m = STRING_SPECIAL.exec(s);
+      if (m === null) {
+        this.raw += s.slice(i);
+        return s.length;
+      }
+      if (m[0] === '\\') {
+        if (m.index + 1 >= s.length) {
+          this.raw += s.slice(i);
+          this.escapePending = true;
+          return s.length;
+        }
+        STRING_SPECIAL.lastIndex = m.index + 2;
+        continue;
+      }
+      this.raw += s.slice(i, m.index);
+      this.closeString();
+      return m.index + 1;
+    }
+  }
+
+  private closeString(): void {
+    this.inString = false;
+    if (this.isKey) {
+      this.opaqueBuf += `${this.raw}"`;
+      this.raw = '';
+      return;
+    }
+    this.emitPart(true);
+    this.opaqueBuf += '"';
+  }
+
+  /** Hand on string content as a text item; a partial part is cut before any incomplete escape. */
+  private emitPart(whole: boolean): void {
+    let cut = this.raw.length;
+    if (!whole) {
+      // Back off until the part ends on an escape boundary (\uXXXX, \\ and \" never split).
+      cut = Math.max(0, cut - 12);
+      while (cut > 0 && decodeJsonInner(this.raw.slice(Math.max(0, cut - 12), cut)) === null) cut--;
+    }
+    const part = this.raw.slice(0, cut);
+    this.raw = this.raw.slice(cut);
+    const decoded = decodeJsonInner(part);
+    if (decoded === null) this.out.text(part, part, (t) => t.replace(/["\\]/g, (c) => `\\${c}`));
+    else this.out.text(decoded, part, encodeJsonInner);
+  }
+}
