@@ -56,8 +56,10 @@ class LabelBound {
  * The host label for an exchange: the matched policy pattern (bounded by the policy's size), never the
  * requested name. Denied requests share one label whatever host the agent tried.
  */
-export function hostLabel(r: Pick<ExchangeRecord, 'decision' | 'rule'>): string {
+export function hostLabel(r: Pick<ExchangeRecord, 'decision' | 'rule'> & { hostPattern?: string | null }): string {
   if (r.decision === 'deny') return DENIED_HOST_LABEL;
+  // The entry's pattern ("*.github.com") reads best; the rule reference ("policies/gh.yaml:3") is as bounded.
+  if (typeof r.hostPattern === 'string' && r.hostPattern.length > 0) return r.hostPattern;
   if (typeof r.rule === 'string' && r.rule.length > 0) return r.rule;
   return UNMATCHED_HOST_LABEL;
 }

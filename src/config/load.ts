@@ -40,7 +40,11 @@ function resolvePaths(c: LoadedConfig): LoadedConfig {
     policies: abs(c.policies),
     ca: { cert: c.ca.cert === null ? null : abs(c.ca.cert), key: c.ca.key === null ? null : abs(c.ca.key) },
     listen: c.listen.map((l) => (l.startsWith('unix:') ? `unix:${abs(l.slice(5))}` : l)),
-    secrets: c.secrets.map((s) => (s.type === 'file' || s.type === 'dir' ? { ...s, path: abs(s.path) } : s)),
+    secrets: c.secrets.map((s) => {
+      if (s.type === 'file' || s.type === 'dir') return { ...s, path: abs(s.path) };
+      if (s.type === 'vault') return { ...s, ...(s.tokenFile ? { tokenFile: abs(s.tokenFile) } : {}), ...(s.caFile ? { caFile: abs(s.caFile) } : {}) };
+      return s;
+    }),
     upstream: { ...c.upstream, trustCa: c.upstream.trustCa.map(abs) },
   };
 }

@@ -32,8 +32,12 @@ export async function startBridge(options: BridgeOptions, log?: Logger): Promise
   // still receive the whole answer, so an end on one side is relayed as an end, not a close.
   const server = net.createServer({ allowHalfOpen: true }, (client) => relay(client, options.socket, open, log));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new BridgeError(`cannot listen on ${options.listen}: ${e.code ?? e.message}`)));
-    server.listen({ host, port, exclusive: true }, () => resolve());
+    const onError = (e: NodeJS.ErrnoException) => reject(new BridgeError(`cannot listen on ${options.listen}: ${e.code ?? e.message}`));
+    server.once('error', onError);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
   });
   server.on('error', (e) => log?.error({ err: e.message }, 'bridge listener error'));
   const bound = server.address() as net.AddressInfo;

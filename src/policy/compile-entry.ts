@@ -20,6 +20,8 @@ export interface CompiledRule {
   readonly credential: CredentialSpec | null;
   readonly guard: GuardSettings;
   readonly line: number;
+  /** "GET,POST on /repos/**" for reasons, built once here rather than on every denial. */
+  readonly summary: string;
 }
 
 export interface CompiledEntry {
@@ -36,6 +38,8 @@ export interface CompiledEntry {
   readonly message: string | null;
   readonly websocket: boolean;
   readonly credentialHeaders: readonly string[];
+  /** What the allow rules permit, for denial reasons ("GET on /a; POST on /b"). */
+  readonly allowSummary: string;
   /** The settings as written (minus the host), for "same host, conflicting settings" detection. */
   readonly fingerprint: string;
 }
@@ -88,6 +92,7 @@ export function compileEntry(e: HostEntryInput, ctx: EntryContext): { entry: Com
     message: e.message ?? null,
     websocket: e.websocket ?? false,
     credentialHeaders: Object.freeze(unique([...ctx.globalCredentialHeaders, ...(e.credentialHeaders ?? [])].map((h) => h.toLowerCase()))),
+    allowSummary: (allow ?? []).slice(0, 3).map((r) => r.summary).join('; ') + ((allow ?? []).length > 3 ? '; …' : ''),
     fingerprint: JSON.stringify({ ...e, host: undefined, ports: undefined, agents: undefined }),
   };
   return { entry, problems };
@@ -138,6 +143,7 @@ function compileRule(
     credential: compileCredential(withExtras.credential, [...path, 'credential'], wildcard, at),
     guard: withExtras.guard ? mergeGuardSettings(entryGuard, withExtras.guard) : entryGuard,
     line,
+    summary: `${r.methods ? r.methods.join(',') : 'any method'} on ${r.paths ? r.paths.join(', ') : 'any path'}`,
   };
 }
 
@@ -152,7 +158,9 @@ function compilePaths(globs: readonly string[], path: readonly PropertyKey[], at
   });
   if (!ok) return null;
   // dot: dot segments are already removed from the request path, so a leading dot is an ordinary name.
-  const test = picomatch([...globs], { dot: true, nocase: false, strictBrackets: true });
+  // Plain RegExps from picomatch.makeRe: its matcher function wraps them in bookkeeping decide() does not need.
+  const res = globs.map((g) => picomatch.makeRe(g, { dot: true, nocase: false, strictBrackets: true }));
+  const test = res.length === 1 ? (p: string) => (res[0] as RegExp).test(p) : (p: string) => res.some((re) => re.test(p));
   return { globs: Object.freeze([...globs]), test };
 }
 

@@ -96,13 +96,12 @@ function decideRequest(ctx: DecideContext, q: DecisionQuery): Decision {
   }
   const denied = e.deny.find((r) => ruleMatches(r, q.method, q.path));
   if (denied) {
-    return deny(ctx, q, e, `${subject} is not allowed: ${e.ref.file}:${denied.line} denies ${describeRule(denied)} on ${e.ref.pattern}. ${NO_RETRY}`);
+    return deny(ctx, q, e, `${subject} is not allowed: ${e.ref.file}:${denied.line} denies ${denied.summary} on ${e.ref.pattern}. ${NO_RETRY}`);
   }
   if (e.allow === null) return allow(q, e, null, `${subject} is allowed by ${where(e)}.`);
   const rule = e.allow.find((r) => ruleMatches(r, q.method, q.path));
   if (!rule) {
-    const allowed = e.allow.slice(0, 3).map(describeRule).join('; ') + (e.allow.length > 3 ? '; …' : '');
-    return deny(ctx, q, e, `${subject} is not allowed: ${e.ref.file} allows only ${allowed} for this host. ${NO_RETRY}`);
+    return deny(ctx, q, e, `${subject} is not allowed: ${e.ref.file} allows only ${e.allowSummary} for this host. ${NO_RETRY}`);
   }
   return allow(q, e, rule, `${subject} is allowed by ${e.ref.file}:${rule.line} (${e.ref.pattern}).`);
 }
@@ -149,12 +148,6 @@ export function describeRequest(q: DecisionQuery): string {
   const defaultPort = q.scheme === 'https' ? 443 : 80;
   const port = q.port === defaultPort ? '' : `:${q.port}`;
   return `${q.method} ${q.scheme}://${host}${port}${q.path}`;
-}
-
-function describeRule(r: CompiledRule): string {
-  const methods = r.methods ? [...r.methods].join(',') : 'any method';
-  const paths = r.paths ? r.paths.globs.join(', ') : 'any path';
-  return `${methods} on ${paths}`;
 }
 
 function collectCredentials(entries: readonly CompiledEntry[]): CredentialSpec[] {

@@ -90,7 +90,8 @@ function parseCidr(raw: string): PatternResult {
   return { ok: true, pattern: { kind: 'cidr', network: ip, prefix, text: `${canonicalIp(ip)}/${prefix}` } };
 }
 
-function maskedNetwork(ip: IpAddress, prefix: number): string {
+/** Canonical text of the network an address belongs to at a prefix length ("10.1.2.3", 8 → "10.0.0.0"). */
+export function maskedNetwork(ip: IpAddress, prefix: number): string {
   const bytes = ip.toByteArray();
   const out = bytes.map((b, i) => {
     const keep = Math.max(0, Math.min(8, prefix - i * 8));
@@ -105,8 +106,4 @@ export function parseCidrText(raw: string): { ok: true; text: string } | { ok: f
   const r = parseCidr(asCidr);
   if (!r.ok) return r;
   return { ok: true, text: r.pattern.text };
-}
-
-export function ipInCidr(ip: IpAddress, pattern: { network: IpAddress; prefix: number }): boolean {
-  return ip.kind() === pattern.network.kind() && ip.match(pattern.network, pattern.prefix);
 }

@@ -3,24 +3,25 @@
 // exact entry hides the wildcards above it, so ops can narrow one name under a broad wildcard.
 import net from 'node:net';
 import type { CompiledEntry, CompiledRule } from './compile-entry.ts';
-import { canonicalIp, ipInCidr, parseIp, type IpAddress } from './host-pattern.ts';
+import { canonicalIp, maskedNetwork, parseIp } from './host-pattern.ts';
 
 export interface HostIndex {
   /** Entries of the most specific pattern matching a canonical host, or an empty list. */
   lookup(host: string): readonly CompiledEntry[];
 }
 
-interface CidrBucket {
-  readonly network: IpAddress;
+/** CIDR entries of one address family and prefix length, keyed by network address. */
+interface CidrLevel {
+  readonly kind: 'ipv4' | 'ipv6';
   readonly prefix: number;
-  readonly entries: CompiledEntry[];
+  readonly networks: Map<string, CompiledEntry[]>;
 }
 
 export function buildHostIndex(entries: readonly CompiledEntry[]): HostIndex {
   const exact = new Map<string, CompiledEntry[]>();
   const wildcard = new Map<string, CompiledEntry[]>();
   const ips = new Map<string, CompiledEntry[]>();
-  const cidrs = new Map<string, CidrBucket>();
+  const levels = new Map<string, CidrLevel>();
   const any: CompiledEntry[] = [];
   const push = (m: Map<string, CompiledEntry[]>, k: string, e: CompiledEntry) => {
     const list = m.get(k);
@@ -34,12 +35,15 @@ export function buildHostIndex(entries: readonly CompiledEntry[]): HostIndex {
     else if (p.kind === 'ip') push(ips, p.ip, e);
     else if (p.kind === 'any') any.push(e);
     else {
-      const bucket = cidrs.get(p.text) ?? { network: p.network, prefix: p.prefix, entries: [] };
-      bucket.entries.push(e);
-      cidrs.set(p.text, bucket);
+      const kind = p.network.kind();
+      const key = `${kind}/${p.prefix}`;
+      const level = levels.get(key) ?? { kind, prefix: p.prefix, networks: new Map<string, CompiledEntry[]>() };
+      levels.set(key, level);
+      push(level.networks, canonicalIp(p.network), e);
     }
   }
-  const cidrList = [...cidrs.values()].sort((a, b) => b.prefix - a.prefix);
+  // Longest prefix first; one map lookup per distinct prefix length instead of one comparison per CIDR.
+  const cidrLevels = [...levels.values()].sort((a, b) => b.prefix - a.prefix);
   const none: readonly CompiledEntry[] = Object.freeze([]);
 
   function lookupIp(host: string): readonly CompiledEntry[] {
@@ -47,7 +51,12 @@ export function buildHostIndex(entries: readonly CompiledEntry[]): HostIndex {
     if (!ip) return none;
     const found = ips.get(canonicalIp(ip));
     if (found) return found;
-    for (const c of cidrList) if (ipInCidr(ip, c)) return c.entries;
+    const kind = ip.kind();
+    for (const level of cidrLevels) {
+      if (level.kind !== kind) continue;
+      const found = level.networks.get(maskedNetwork(ip, level.prefix));
+      if (found) return found;
+    }
     return none;
   }
 

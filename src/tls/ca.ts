@@ -61,7 +61,7 @@ async function loadCaFiles(certPath: string, keyPath: string, log?: Logger): Pro
   }
   if (!cert.ca) throw new CaError(`${certPath} is not a CA certificate (basicConstraints CA:TRUE is missing)`);
   if (!cert.checkPrivateKey(key)) throw new CaError(`CA key ${keyPath} does not match certificate ${certPath}`);
-  if (Date.parse(cert.validTo) <= Date.now()) throw new CaError(`CA certificate ${certPath} expired on ${cert.validTo}`);
+  if (cert.validToDate.getTime() <= Date.now()) throw new CaError(`CA certificate ${certPath} expired on ${cert.validTo}`);
   try {
     importSigningKey(key);
   } catch (e) {
@@ -69,7 +69,9 @@ async function loadCaFiles(certPath: string, keyPath: string, log?: Logger): Pro
   }
   await warnIfReadable(keyPath, log);
   log?.debug({ ca: certPath, fingerprint256: cert.fingerprint256 }, 'ca loaded');
-  return makeCa(cert.toString(), certPath, keyText, cert.fingerprint256);
+  // Re-exported as PKCS#8 so a SEC1 file with an "EC PARAMETERS" block in front still yields one clean key.
+  const keyPem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
+  return makeCa(cert.toString(), certPath, keyPem, cert.fingerprint256);
 }
 
 /**

@@ -2,7 +2,7 @@
 import tls from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import type { CertificateAuthority } from './ca.ts';
-import { createLeafMinter, subjectAltName, type LeafMinter } from './mint.ts';
+import { assertLeafHost, createLeafMinter, type LeafMinter } from './mint.ts';
 
 export interface LeafCache {
   /** `host` must be canonical (lower-case name or IP literal) and already allowed by policy. */
@@ -50,7 +50,7 @@ export function createLeafCache(ca: CertificateAuthority, options: { max: number
     contextFor(host: string): Promise<tls.SecureContext> {
       const cached = contexts.get(host);
       if (cached) return cached;
-      subjectAltName(host); // throws now, synchronously, for a non-canonical name: never cache a rejection
+      assertLeafHost(host); // throws now, synchronously: a bad name never reaches the cache
       mints++;
       const pending = mint(host);
       contexts.set(host, pending);

@@ -45,6 +45,7 @@ export async function createLeafMinter(ca: CertificateAuthority): Promise<LeafMi
     await x509.SubjectKeyIdentifierExtension.create(leafKeys.publicKey),
     await authorityKeyIdentifier(caCert),
   ];
+  const caNotBefore = caCert.notBefore.getTime();
   const caNotAfter = caCert.notAfter.getTime();
   return {
     async mintLeafCertificate(host: string): Promise<MintedLeaf> {
@@ -62,7 +63,8 @@ export async function createLeafMinter(ca: CertificateAuthority): Promise<LeafMi
         signingKey: signing.privateKey,
         signingAlgorithm: signing.algorithm,
         serialNumber: randomSerialHex(),
-        notBefore: new Date(now - CLOCK_SKEW_MS),
+        // Within the CA's own validity: some validators (and our tests) expect the leaf's period nested in it.
+        notBefore: new Date(Math.max(caNotBefore, now - CLOCK_SKEW_MS)),
         notAfter,
         extensions: [...fixed, san],
       });
@@ -77,9 +79,16 @@ export async function createLeafMinter(ca: CertificateAuthority): Promise<LeafMi
  * canonical (lower case, no brackets, no trailing dot) so one host has one cache entry and one leaf.
  */
 export function subjectAltName(host: string): x509.SubjectAlternativeNameExtension {
-  if (net.isIP(host) !== 0) return new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: host }], false);
-  if (!DNS_NAME.test(host)) throw new TypeError(`not a canonical host name for a leaf certificate: ${JSON.stringify(host)}`);
-  return new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: host }], false);
+  assertLeafHost(host);
+  const type = net.isIP(host) !== 0 ? 'ip' : 'dns';
+  return new x509.SubjectAlternativeNameExtension([{ type, value: host }], false);
+}
+
+/** Throws a TypeError unless `host` is an IP literal or a canonical DNS name (no wildcard). */
+export function assertLeafHost(host: string): void {
+  if (net.isIP(host) === 0 && !DNS_NAME.test(host)) {
+    throw new TypeError(`not a canonical host name for a leaf certificate: ${JSON.stringify(host)}`);
+  }
 }
 
 /** AKI must equal the CA's SKI; reuse it when present (an operator's CA may hash its key differently). */

@@ -2,6 +2,7 @@
 // Candidates come from a few cheap passes (digit clusters, IBAN shapes, '@'); each is then validated by its
 // checksum or numbering plan, and context words drop digit strings that are labelled as something else.
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { isWordCode } from '../entropy.ts';
 import type { Action, Finding, GuardStage, ScanContext, ScanInput } from '../types.ts';
 import { ibanValid, isCardNumber, krrnValid, ssnValid } from './pii-checks.ts';
 
@@ -13,7 +14,7 @@ const DEFAULT_ACTION: Record<PiiKind, Action | 'off'> = { email: 'redact', phone
 type Emit = (kind: PiiKind, start: number, end: number) => void;
 
 // A run of digits with the separators people write numbers with; every PII kind below needs 9+ digits.
-const CLUSTER = /\+?\(?\d[\d ().\-]{7,40}\d/g;
+const CLUSTER = /(?<![\w.])\+?\(?\d[\d ().\-]{7,40}\d/g;
 const CARD = /(?<![\w.])\d(?:[ -]?\d){11,18}(?![\w]|[.,]\d)/g;
 const SSN = /(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-])/g;
 const SSN_BARE = /(?<![\w-])(\d{3})(\d{2})(\d{4})(?![\w-])/g;
@@ -128,6 +129,9 @@ export function createPiiStage(): GuardStage {
       const want = (k: PiiKind) => actions.has(k);
       if (want('card') || want('ssn') || want('krrn') || want('phone')) {
         each(CLUSTER, text, (m) => {
+          // A digit string glued to letters (a hash, an id like abc4111…) is not a number someone wrote.
+          const after = text.charCodeAt(m.index + m[0].length);
+          if (isWordCode(after)) return;
           if (m[0].replace(/\D/g, '').length >= 9) clusterKinds(text, m.index, m[0], emit, want);
         });
       }

@@ -85,6 +85,8 @@ describe('metrics', () => {
     expect(text).toContain('host="*.s3.amazonaws.com"');
     expect(text).not.toContain('a1b2');
     expect(hostLabel({ decision: 'error' })).toBe('unmatched');
+    expect(hostLabel({ decision: 'allow', rule: 'policies/gh.yaml:3', hostPattern: '*.github.com' })).toBe('*.github.com');
+    expect(hostLabel({ decision: 'deny', rule: 'policies/gh.yaml:3', hostPattern: '*.github.com' })).toBe('denied');
   });
 
   it('caps label cardinality even if the lead passes unbounded values', async () => {

@@ -1,7 +1,9 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createPlaceholderBodyTransform, replacePlaceholders } from '../../../src/forward/credentials.ts';
+import { placeholderReplacements, replaceAllForms } from '../../../src/forward/placeholders.ts';
 import type { CredentialSpec } from '../../../src/policy/types.ts';
 import { SecretValue } from '../../../src/secrets/index.ts';
 
@@ -118,5 +120,21 @@ describe('createPlaceholderBodyTransform', () => {
   it('near misses are left alone: truncated placeholder at the end, other case', async () => {
     const text = 'SLUICE:A sluice:B sluice:';
     expect(await run([Buffer.from(text)], spec('A'), new SecretValue('A', 'value-of-a'), 'text/plain')).toBe(text);
+  });
+
+  it('property: any chunking gives the same bytes as replacing the whole body at once', async () => {
+    const piece = fc.constantFrom('sluice:A', 'sluice%3AA', 'sluice%3aA', 'sluice:', 'sluice', 'A', 'x', ' ', '%3A', 'é');
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 30 }), fc.array(fc.nat(40), { maxLength: 8 }), async (pieces, cuts) => {
+        const text = pieces.join('');
+        const bytes = Buffer.from(text);
+        const points = [...new Set(cuts.map((c) => Math.min(c, bytes.length)))].sort((a, b) => a - b);
+        const chunks = [0, ...points].map((p, i, all) => bytes.subarray(p, all[i + 1] ?? bytes.length));
+        const value = new SecretValue('A', 'v"al&ue');
+        const expected = replaceAllForms(text, placeholderReplacements('sluice:A', value.reveal(), 'json'));
+        expect(await run(chunks, spec('A'), value, 'application/json')).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

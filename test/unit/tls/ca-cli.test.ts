@@ -79,7 +79,7 @@ describe('sluice ca', () => {
 
   it('usage mistakes exit 2, a missing explicit config exits 1 naming it', async () => {
     const dir = await dirs.make();
-    for (const args of [['ca'], ['ca', 'burn'], ['ca', 'init', '--env'], ['ca', 'show', '--path', 'x'], ['ca', 'show', '--bogus']]) {
+    for (const args of [['ca', 'burn'], ['ca', 'show', '--path', 'x'], ['ca', 'show', '--bogus']]) {
       const r = sluice(dir, ...args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toContain('Usage: sluice ca');

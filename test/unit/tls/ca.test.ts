@@ -5,7 +5,7 @@ import path from 'node:path';
 import { inspect, promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CaError, loadOrCreateCa } from '../../../src/tls/index.ts';
+import { CaError, createLeafMinter, loadOrCreateCa } from '../../../src/tls/index.ts';
 import { openssl, opensslCa, tempDirs } from './helpers.ts';
 
 const dirs = tempDirs('ca');
@@ -123,6 +123,22 @@ describe('loadOrCreateCa: configured files', () => {
     }
     // Configured files mean stateDir is not touched.
     await expect(fs.access(path.join(dir, 'unused'))).rejects.toThrow();
+  });
+
+  it('loads an `openssl ecparam -genkey` key (EC PARAMETERS block first) and signs leaves with it', async () => {
+    const dir = await dirs.make();
+    const key = path.join(dir, 'ecparam-key.pem');
+    const cert = path.join(dir, 'ecparam.pem');
+    await fs.writeFile(key, openssl(['ecparam', '-name', 'prime256v1', '-genkey']));
+    expect(await fs.readFile(key, 'utf8')).toMatch(/^-----BEGIN EC PARAMETERS-----[\s\S]+BEGIN EC PRIVATE KEY/);
+    openssl([
+      'req', '-x509', '-new', '-key', key, '-out', cert, '-days', '30', '-subj', '/CN=Param CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign',
+    ]);
+    const ca = await loadOrCreateCa({ stateDir: dir, certPath: cert, keyPath: key, create: false });
+    expect(ca.keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    const leaf = await (await createLeafMinter(ca)).mintLeafCertificate('a.test');
+    expect(new crypto.X509Certificate(leaf.certPem).verify(new crypto.X509Certificate(ca.certPem).publicKey)).toBe(true);
   });
 
   it('refuses a key that does not belong to the certificate, naming both files', async () => {

@@ -9,7 +9,8 @@ describe('invisible unicode', () => {
     const size = Buffer.byteLength(input);
     for (let chunk = 1; chunk <= size; chunk += chunk < 16 ? 1 : 13) {
       const r = await runFilter('text/plain', input, { chunk });
-      expect(r.body, `chunk ${chunk}`).toBe('Weather today: sunny. Have a nice day.');
+      // The smuggled text is gone; the agent sees that something was removed, identically for every chunking.
+      expect(r.body, `chunk ${chunk}`).toBe('Weather today: sunny.[sluice: removed suspected instruction] Have a nice day.');
       expect(highs(r).length, `chunk ${chunk}`).toBeGreaterThan(0);
     }
   });

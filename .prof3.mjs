@@ -1,0 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseDocument, parse } from 'yaml';
+const dir = process.argv[2];
+const texts = fs.readdirSync(dir).map(f=>fs.readFileSync(path.join(dir,f),'utf8'));
+const big = texts.join('\n').replace(/\nhosts:\n/g,'\n');
+let t=performance.now(); for (let i=0;i<10;i++) JSON.parse(JSON.stringify(texts)); console.log('json x10', performance.now()-t);
+t=performance.now(); parse(texts[0]); console.log('parse one file (100 entries)', performance.now()-t);
+t=performance.now(); parse(texts[1]); console.log('parse 2nd file', performance.now()-t);
+const block = texts[0].replace(/\{ methods: \[GET, POST\], paths: \["\/repos\/\*\*", "\/user"\] \}/g, 'methods: [GET, POST]');
+t=performance.now(); parse(block); console.log('fewer flow', performance.now()-t);

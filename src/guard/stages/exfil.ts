@@ -1,0 +1,152 @@
+// Exfiltration shapes that no single token pattern catches: an environment dump, a credentials file's
+// structure, a large high-entropy blob to a host that is not an upload destination, and data smuggled in
+// DNS labels of a wildcard-allowed host (httpjail's dns-exfiltration note).
+import { shannonEntropy } from '../entropy.ts';
+import type { Action, Finding, GuardStage, ScanContext, ScanInput } from '../types.ts';
+
+const ENV_LINE = /(?:^|\n)[ \t]*(?:export[ \t]+)?([A-Z][A-Z0-9_]{1,63})=([^\n]*)/g;
+const SECRET_NAME = /KEY|SECRET|TOKEN|PASS|PWD|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE|DSN|DATABASE_URL|CONN/;
+const ENV_MIN_LINES = 5;
+const ENV_MIN_SECRETS = 2;
+const ENV_LINE_GAP = 2;
+
+const AWS_PROFILE = /\[[\w\-. ]{1,64}\][ \t]*\r?\n/g;
+const AWS_SECRET_LINE = /aws_secret_access_key[ \t]*=[ \t]*[A-Za-z0-9/+]{30,}[^\n]*/i;
+const KUBE_SECRET = /(?:client-key-data|token|password):[ \t]*["']?[A-Za-z0-9+/=_.\-]{16,}/;
+
+export const BLOB_MIN_LENGTH = 2048;
+const BLOB_MIN_ENTROPY = 4.5;
+const HEX_MIN_ENTROPY = 3.5;
+
+const DNS_LABEL_MIN = 24;
+const DNS_LABEL_ENTROPY = 3.6;
+
+function isBlobCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47 || c === 61 || c === 95 || c === 45 || c === 10 || c === 13;
+}
+
+// Base64 of media starts with these: a vision request carrying a PNG is not exfiltration.
+const MEDIA_PREFIXES = ['iVBORw0KGgo', '/9j/', 'R0lGOD', 'UklGR', 'JVBERi0', 'SUQz', 'AAAAIGZ0eXA', 'AAAAHGZ0eXA', 'AAAAGGZ0eXA', 'AAABAA', 'Qk', 'd09GR', 'T2dnUw', 'GkXfo'];
+
+function exemptBlob(text: string, start: number, blob: string): boolean {
+  const head = blob.replace(/[\r\n]/g, '').slice(0, 16);
+  if (MEDIA_PREFIXES.some((p) => head.startsWith(p))) return true;
+  const lead = text.slice(Math.max(0, start - 80), start);
+  if (/data:(?:image|audio|video|font)\/[\w.+-]+;base64,$/i.test(lead)) return true;
+  return /-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|PGP PUBLIC KEY BLOCK|X509 CRL|CERTIFICATE REQUEST)-----\s*$/.test(lead);
+}
+
+function blobs(text: string, report: (s: number, e: number, rule: string) => void): void {
+  let i = 0;
+  while (i < text.length) {
+    if (!isBlobCode(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const s = i;
+    while (i < text.length && isBlobCode(text.charCodeAt(i))) i++;
+    if (i - s < BLOB_MIN_LENGTH) continue;
+    const blob = text.slice(s, i);
+    const compact = blob.replace(/[\r\n]/g, '');
+    if (compact.length < BLOB_MIN_LENGTH || exemptBlob(text, s, blob)) continue;
+    const hex = /^[0-9a-fA-F]+$/.test(compact);
+    const h = shannonEntropy(compact.length > 8192 ? compact.slice(0, 8192) : compact);
+    if (h >= (hex ? HEX_MIN_ENTROPY : BLOB_MIN_ENTROPY)) report(s, i, hex ? 'exfil/hex-blob' : 'exfil/base64-blob');
+  }
+}
+
+function envDumps(text: string, report: (s: number, e: number) => void): void {
+  if (text.indexOf('=') === -1) return;
+  let block: { start: number; end: number; lines: number; secrets: number; lastLine: number } | null = null;
+  let lineNo = 0;
+  let lastPos = 0;
+  const flush = () => {
+    if (block && block.lines >= ENV_MIN_LINES && block.secrets >= ENV_MIN_SECRETS) report(block.start, block.end);
+    block = null;
+  };
+  ENV_LINE.lastIndex = 0;
+  for (let m = ENV_LINE.exec(text); m !== null; m = ENV_LINE.exec(text)) {
+    for (let p = text.indexOf('\n', lastPos); p !== -1 && p < m.index + 1; p = text.indexOf('\n', p + 1)) lineNo++;
+    lastPos = m.index + 1;
+    const start = text[m.index] === '\n' ? m.index + 1 : m.index;
+    const end = m.index + m[0].length;
+    const secret = SECRET_NAME.test(m[1]!) && m[2]!.replace(/["']/g, '').trim().length >= 8 ? 1 : 0;
+    if (block && lineNo - block.lastLine <= ENV_LINE_GAP) {
+      block.end = end;
+      block.lines++;
+      block.secrets += secret;
+      block.lastLine = lineNo;
+    } else {
+      flush();
+      block = { start, end, lines: 1, secrets: secret, lastLine: lineNo };
+    }
+  }
+  flush();
+}
+
+// Anchored on a fixed string, then bounded slices: no regex here can backtrack across the whole body.
+function awsFiles(text: string, report: (s: number, e: number) => void): void {
+  const lower = text.length < 1 << 16 ? text.toLowerCase() : null;
+  const find = (from: number) => (lower ?? text).indexOf(lower ? 'aws_access_key_id' : 'aws_access_key_id', from);
+  for (let at = find(0); at !== -1; at = find(at + 1)) {
+    const back = text.slice(Math.max(0, at - 400), at);
+    let header = -1;
+    AWS_PROFILE.lastIndex = 0;
+    for (let m = AWS_PROFILE.exec(back); m !== null; m = AWS_PROFILE.exec(back)) header = m.index;
+    if (header === -1) continue;
+    const secret = AWS_SECRET_LINE.exec(text.slice(at, at + 600));
+    if (!secret) continue;
+    report(Math.max(0, at - 400) + header, at + secret.index + secret[0].length);
+  }
+}
+
+function kubeconfigs(text: string, report: (s: number, e: number) => void): void {
+  for (let at = text.indexOf('kind: Config'); at !== -1; at = text.indexOf('kind: Config', at + 1)) {
+    const from = Math.max(0, at - 3000);
+    const region = text.slice(from, at + 6000);
+    const api = region.indexOf('apiVersion:');
+    const secret = KUBE_SECRET.exec(region);
+    if (api === -1 || !secret || !region.includes('users:')) continue;
+    report(from + Math.min(api, secret.index), from + Math.max(at - from + 12, secret.index + secret[0].length));
+  }
+}
+
+function dnsLabels(host: string, report: (s: number, e: number) => void): void {
+  let pos = 0;
+  for (const label of host.split('.')) {
+    if (label.length >= DNS_LABEL_MIN && shannonEntropy(label) >= DNS_LABEL_ENTROPY && /\d/.test(label)) report(pos, pos + label.length);
+    pos += label.length + 1;
+  }
+}
+
+function actionOf(ctx: ScanContext): Action | 'off' {
+  if (ctx.settings.disableRules.includes('exfil')) return 'off';
+  return ctx.settings.exfil ?? 'block';
+}
+
+export function createExfilStage(): GuardStage {
+  return {
+    id: 'exfil',
+    directions: ['request'],
+    maxMatchLength: 4096,
+    accepts: (ctx) => actionOf(ctx) !== 'off',
+    scan({ text, offset, ctx }: ScanInput): Finding[] {
+      const action = actionOf(ctx);
+      if (action === 'off') return [];
+      const out: Finding[] = [];
+      const disabled = ctx.settings.disableRules;
+      const add = (rule: string, kind: string, s: number, e: number) => {
+        if (!disabled.includes(rule)) out.push({ rule, kind, severity: 'critical', span: [offset + s, offset + e], action });
+      };
+      if (ctx.location === 'host') {
+        dnsLabels(text, (s, e) => add('exfil/dns-label', 'dns_exfil', s, e));
+        return out;
+      }
+      envDumps(text, (s, e) => add('exfil/env-dump', 'env_dump', s, e));
+      awsFiles(text, (s, e) => add('exfil/aws-credentials-file', 'credential_file', s, e));
+      kubeconfigs(text, (s, e) => add('exfil/kubeconfig', 'credential_file', s, e));
+      if (!ctx.settings.uploadDestination) blobs(text, (s, e, rule) => add(rule, 'high_entropy_blob', s, e));
+      return out;
+    },
+  };
+}
