@@ -107,7 +107,7 @@ export function formView(raw: string): View {
       b.copy(raw, last, i);
       b.push(' ', i);
       last = i + 1;
-    } else if (c === 37 && i + 2 < raw.length + 0 && hexValue(raw.charCodeAt(i + 1)) >= 0 && hexValue(raw.charCodeAt(i + 2)) >= 0) {
+    } else if (c === 37 && i + 2 < raw.length && hexValue(raw.charCodeAt(i + 1)) >= 0 && hexValue(raw.charCodeAt(i + 2)) >= 0) {
       b.copy(raw, last, i);
       b.push(String.fromCharCode(hexValue(raw.charCodeAt(i + 1)) * 16 + hexValue(raw.charCodeAt(i + 2))), i);
       i += 2;

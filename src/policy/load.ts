@@ -30,16 +30,29 @@ export function policyLoadOptions(config: {
 
 export type PolicyLoadResult = { ok: true; policy: Policy } | { ok: false; problems: SourceProblem[] };
 
+/**
+ * Parsed files by path, reused when a file's text is unchanged: YAML parsing dominates reload time, and a
+ * reload usually follows an edit to one file of many. Owned by one PolicyStore (no module-level cache).
+ */
+export type ParseCache = Map<string, { readonly text: string; readonly file: ParsedFile }>;
+
 /** `path` is a YAML file or a directory whose top-level *.yaml / *.yml files are merged (tests/ is not read). */
-export function loadPolicy(policyPath: string, options: PolicyLoadOptions): PolicyLoadResult {
+export function loadPolicy(policyPath: string, options: PolicyLoadOptions, cache?: ParseCache): PolicyLoadResult {
   const listed = listPolicyFiles(policyPath);
   if (!listed.ok) return listed;
   const problems: SourceProblem[] = [];
   const parsed: ParsedFile[] = [];
+  const seen: ParseCache = new Map();
   for (const file of listed.files) {
-    const r = parseFile(file);
-    if (r.ok) parsed.push(r.file);
-    else problems.push(...r.problems);
+    const r = parseFile(file, cache);
+    if (r.ok) {
+      parsed.push(r.file);
+      seen.set(file, { text: r.text, file: r.file });
+    } else problems.push(...r.problems);
+  }
+  if (cache) {
+    cache.clear();
+    for (const [k, v] of seen) cache.set(k, v);
   }
   if (problems.length > 0) return { ok: false, problems };
   return compileFiles(parsed, listed.files, options);
@@ -68,7 +81,7 @@ export function listPolicyFiles(policyPath: string): { ok: true; files: string[]
   return { ok: true, files: files.sort() };
 }
 
-function parseFile(file: string): { ok: true; file: ParsedFile } | { ok: false; problems: SourceProblem[] } {
+function parseFile(file: string, cache: ParseCache | undefined): { ok: true; file: ParsedFile; text: string } | { ok: false; problems: SourceProblem[] } {
   const label = displayPath(file);
   let text: string;
   try {
@@ -76,11 +89,13 @@ function parseFile(file: string): { ok: true; file: ParsedFile } | { ok: false; 
   } catch (e) {
     return { ok: false, problems: [{ file: label, line: 1, col: 1, message: `cannot read policy file: ${errnoCode(e)}` }] };
   }
+  const cached = cache?.get(file);
+  if (cached && cached.text === text && cached.file.source.file === label) return { ok: true, file: cached.file, text };
   const r = parseYaml(label, text);
   if (!r.ok) return r;
   const v = policyFileSchema.safeParse(r.source.value ?? {});
   if (!v.success) return { ok: false, problems: zodProblems(r.source, v.error) };
-  return { ok: true, file: { source: r.source, data: v.data } };
+  return { ok: true, file: { source: r.source, data: v.data }, text };
 }
 
 function compileFiles(parsed: readonly ParsedFile[], files: readonly string[], options: PolicyLoadOptions): PolicyLoadResult {

@@ -3,7 +3,7 @@
 // with and a corrupt edit changes nothing: the last good policy keeps serving and status() reports the problems.
 import type { Logger } from '../audit/index.ts';
 import { ConfigError, formatProblem, type SourceProblem } from '../errors.ts';
-import { loadPolicy, type PolicyLoadOptions } from './load.ts';
+import { loadPolicy, type ParseCache, type PolicyLoadOptions } from './load.ts';
 import type { Policy } from './types.ts';
 import { watchPolicyPath, type PolicyWatcher } from './watch.ts';
 
@@ -19,6 +19,7 @@ export class PolicyStore {
   readonly #options: PolicyLoadOptions;
   readonly #log: Logger;
   readonly #listeners = new Set<(ok: boolean) => void>();
+  readonly #cache: ParseCache = new Map();
   #policy: Policy;
   #status: PolicyStatus;
   #watcher: PolicyWatcher | null = null;
@@ -38,9 +39,11 @@ export class PolicyStore {
     log: Logger,
     watchOptions: { readonly watch?: boolean; readonly pollMs?: number; readonly fsWatch?: boolean } = {},
   ): PolicyStore {
-    const r = loadPolicy(policyPath, options);
+    const cache: ParseCache = new Map();
+    const r = loadPolicy(policyPath, options, cache);
     if (!r.ok) throw new ConfigError(r.problems);
     const store = new PolicyStore(policyPath, options, log, r.policy);
+    for (const [k, v] of cache) store.#cache.set(k, v);
     if (watchOptions.watch !== false) {
       store.#watcher = watchPolicyPath(policyPath, () => store.reload(), { pollMs: watchOptions.pollMs ?? 1000, fsWatch: watchOptions.fsWatch ?? true });
     }
@@ -59,7 +62,7 @@ export class PolicyStore {
   /** Load again now (file change or SIGHUP). Returns whether the new policy is serving. */
   reload(): boolean {
     const started = performance.now();
-    const r = loadPolicy(this.#path, this.#options);
+    const r = loadPolicy(this.#path, this.#options, this.#cache);
     const { ok, failed } = this.#status.reloads;
     if (r.ok) {
       this.#policy = r.policy;

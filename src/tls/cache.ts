@@ -50,7 +50,12 @@ export function createLeafCache(ca: CertificateAuthority, options: { max: number
     contextFor(host: string): Promise<tls.SecureContext> {
       const cached = contexts.get(host);
       if (cached) return cached;
-      assertLeafHost(host); // throws now, synchronously: a bad name never reaches the cache
+      try {
+        assertLeafHost(host);
+      } catch (e) {
+        // Rejected, not thrown: callers hold the promise and attach handlers to it. Never cached.
+        return Promise.reject(e as Error);
+      }
       mints++;
       const pending = mint(host);
       contexts.set(host, pending);

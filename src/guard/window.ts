@@ -1,0 +1,136 @@
+// The body scanner: decoded text goes in, text that has been scanned comes out. Up to maxBuffered characters
+// are held and decided whole; beyond that the body is scanned in windows of fixed size with an overlap of the
+// longest match any stage can make, and only the part of a window that no later match can reach is emitted.
+// Window edges depend only on text positions, never on how the input was chunked.
+import { GuardBlockedError } from '../errors.ts';
+import { resolveFindings, scanText } from './apply.ts';
+import { applyEdits, resolveEdits, type BodyFormat, type Edit, type JsonLexState, lexJson, type RawSpan } from './edits.ts';
+import type { Finding, GuardStage, ScanContext } from './types.ts';
+import { formView, identityView, jsonView, viewSpanToRaw, type View } from './views.ts';
+
+export interface BodyScannerOptions {
+  readonly stages: readonly GuardStage[];
+  readonly ctx: ScanContext;
+  readonly format: BodyFormat;
+  /** Characters decided whole before streaming starts. */
+  readonly maxBuffered: number;
+  readonly windowSize: number;
+  /** The body text is latin1 of UTF-8 bytes (escapes expand to bytes in views). */
+  readonly byteDomain: boolean;
+}
+
+export interface BodyScanner {
+  /** Feed decoded text; returns text that is safe to emit now. Throws GuardBlockedError on a block finding. */
+  push(text: string): string;
+  /** End of body: returns the rest. Throws GuardBlockedError on a block finding. */
+  finish(): string;
+  /** Every finding so far, raw absolute spans, de-duplicated. */
+  findings(): readonly Finding[];
+  readonly streamed: () => boolean;
+}
+
+export function blockedError(findings: readonly Finding[]): GuardBlockedError {
+  const blocks = findings.filter((f) => f.action === 'block');
+  const kinds = [...new Set(blocks.map((f) => f.kind))].join(', ');
+  return new GuardBlockedError(
+    `The request was blocked by Sluice's guard because it appears to contain ${kinds || 'sensitive data'}. Remove it from the request, or use the placeholder Sluice gave you instead of a real credential.`,
+    blocks.map((f) => ({ rule: f.rule, kind: f.kind })),
+  );
+}
+
+function viewFor(format: BodyFormat, raw: string, byteDomain: boolean): View {
+  if (format === 'json') return jsonView(raw, byteDomain);
+  if (format === 'form') return formView(raw);
+  return identityView(raw);
+}
+
+export function scanWindow(o: BodyScannerOptions, raw: string, base: number): Finding[] {
+  const view = viewFor(o.format, raw, o.byteDomain);
+  const out: Finding[] = [];
+  for (const f of scanText(o.stages, view.text, o.ctx, 0)) {
+    const [s, e] = viewSpanToRaw(view, Math.min(f.span[0], view.text.length), Math.min(f.span[1], view.text.length));
+    out.push({ ...f, span: [base + s, base + e] });
+  }
+  return out;
+}
+
+function redactSpans(findings: readonly Finding[]): RawSpan[] {
+  return findings.filter((f) => f.action === 'redact').map((f) => ({ start: f.span[0], end: f.span[1], replacement: f.replacement ?? `[REDACTED:${f.kind}]` }));
+}
+
+/** A cut that does not split a UTF-16 surrogate pair (non-byte-domain text is re-encoded per chunk). */
+function safeCut(text: string, cut: number): number {
+  const c = text.charCodeAt(cut - 1);
+  return c >= 0xd800 && c < 0xdc00 ? cut - 1 : cut;
+}
+
+export function createBodyScanner(o: BodyScannerOptions): BodyScanner {
+  const overlap = Math.max(0, ...o.stages.map((s) => s.maxMatchLength));
+  const all: Finding[] = [];
+  let chunks: string[] = [];
+  let held = 0;
+  let base = 0;
+  let streaming = false;
+  let lex: JsonLexState = { inString: false };
+  let carry: Edit | null = null;
+  let carrySpans: RawSpan[] = [];
+
+  const take = (): string => {
+    const joined = chunks.length === 1 ? chunks[0]! : chunks.join('');
+    chunks = [joined];
+    return joined;
+  };
+
+  /** Scan raw (starting at base), emit [base, base + emitLength). */
+  function step(raw: string, emitLength: number, final: boolean): string {
+    const found = scanWindow(o, raw, base);
+    const end = base + emitLength;
+    const owned = final ? found : found.filter((f) => f.span[0] < end);
+    for (const f of owned) all.push(f);
+    if (owned.some((f) => f.action === 'block')) throw blockedError(owned);
+    const spans = [...carrySpans, ...redactSpans(owned)].filter((s) => s.end > base);
+    const edits = resolveEdits(o.format, raw, base, spans, lex);
+    const r = applyEdits(raw, base, base, end, edits, carry);
+    carry = r.carry;
+    carrySpans = spans.filter((s) => s.end > end).map((s) => ({ ...s, start: Math.max(s.start, end) }));
+    if (o.format === 'json') lex = lexJson(raw, 0, emitLength, lex);
+    base = end;
+    return r.text;
+  }
+
+  function drain(final: boolean): string {
+    let out = '';
+    while (held >= o.windowSize + overlap || (final && held > 0)) {
+      const raw = take();
+      const windowText = final && held <= o.windowSize + overlap ? raw : raw.slice(0, o.windowSize + overlap);
+      const emitLength = windowText.length === raw.length && final ? raw.length : safeCut(raw, o.windowSize);
+      out += step(windowText, emitLength, final && emitLength === raw.length);
+      const rest = raw.slice(emitLength);
+      chunks = rest.length > 0 ? [rest] : [];
+      held = rest.length;
+    }
+    return out;
+  }
+
+  return {
+    push(text) {
+      if (text.length === 0) return '';
+      chunks.push(text);
+      held += text.length;
+      if (!streaming && held <= o.maxBuffered) return '';
+      streaming = true;
+      return drain(false);
+    },
+    finish() {
+      if (!streaming) {
+        const raw = take();
+        chunks = [];
+        held = 0;
+        return raw.length === 0 ? (all.length, '') : step(raw, raw.length, true);
+      }
+      return drain(true);
+    },
+    findings: () => resolveFindings(all),
+    streamed: () => streaming,
+  };
+}
