@@ -7,7 +7,7 @@ import type { DestinationStream } from 'pino';
 import type { LoadedConfig } from './config/index.ts';
 import { createLogger, writeAudit, type Logger } from './audit/index.ts';
 import { createMetrics, type Metrics } from './audit/metrics.ts';
-import { loadOrCreateCa, createLeafCache, type CertificateAuthority } from './tls/index.ts';
+import { loadOrCreateCa, createLeafCache, type CertificateAuthority, type LeafCache } from './tls/index.ts';
 import { PolicyStore, secretNames } from './policy/index.ts';
 import { createSecretStore, type SecretStore } from './secrets/index.ts';
 import { createGuard } from './guard/index.ts';
@@ -22,7 +22,8 @@ import { handleConnect } from './net/connect.ts';
 import type { NetContext } from './net/net-context.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import { createInflight } from './inflight.ts';
-import { UpstreamTimeoutError } from './errors.ts';
+import { createLimiter, createAnomalyDetector } from './net/limits.ts';
+import { SecretUnavailableError, UpstreamTimeoutError } from './errors.ts';
 
 export interface StartOptions {
   /** Where JSON log lines go (stdout by default); tests pass a capturing stream. */
@@ -48,11 +49,11 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
   checkListenSafety(config);
   const ca = await loadOrCreateCa({ stateDir: config.stateDir, certPath: config.ca.cert, keyPath: config.ca.key, create: true }, log);
   const metrics = createMetrics();
-  const leaves = createLeafCache(ca, { max: config.limits.leafCacheSize });
+  const leaves = countMints(createLeafCache(ca, { max: config.limits.leafCacheSize }), metrics);
   metrics.setLeafCacheSize(() => leaves.size);
   const agents = config.agents.length > 0 ? config.agents.map((a) => a.id) : ['default'];
   const policy = PolicyStore.open(config.policies, { globalAllowPrivate: config.upstream.allowPrivate, agents }, log, { watch: options.watchPolicies !== false });
-  const secrets = createSecretStore(config.secrets, log);
+  const secrets = countFetches(createSecretStore(config.secrets, log), metrics);
   await primeSecrets(secrets, policy, log);
   policy.onReload((ok) => {
     metrics.policyReload(ok ? 'ok' : 'failed');
@@ -77,6 +78,23 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
   let draining = false;
   let admin: AdminServer | null = null;
 
+  const limiter = createLimiter(definedOnly({
+    requestsPerMinutePerAgent: config.limits.requestsPerMinutePerAgent,
+    requestsPerMinutePerHost: config.limits.requestsPerMinutePerHost,
+    bytesPerMinutePerAgent: config.limits.bytesPerMinutePerAgent,
+    maxConnectionsPerAgent: config.limits.maxConnectionsPerAgent,
+    maxTunnelsPerAgent: config.limits.maxTunnelsPerAgent,
+  }));
+  const anomalies = createAnomalyDetector({
+    ...(config.limits.alertNewHostsPerMinute ? { newHostsPerMinute: config.limits.alertNewHostsPerMinute } : {}),
+    ...(config.limits.alertDeniesPerMinute ? { deniesPerMinute: config.limits.alertDeniesPerMinute } : {}),
+  });
+  const observe = (agent: string, host: string, decision: string) => {
+    const alert = anomalies.observe(agent, host, decision);
+    if (!alert) return;
+    metrics.alert(alert);
+    log.warn({ alert, agent }, 'alert');
+  };
   const innerServer = createHttpServer(config.limits);
   const ctx: NetContext = {
     instanceId: crypto.randomBytes(6).toString('hex'),
@@ -89,6 +107,8 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
     metrics,
     dial: (target: DialTarget, allowPrivate) => withTimeout(resolveChecked(resolver, addressGuard, target, allowPrivate), config.limits.upstreamConnectTimeoutMs, target.host),
     inflight,
+    limiter,
+    observe,
     leaves,
     innerServer,
     tunnels: new WeakMap(),
@@ -174,6 +194,44 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
       return closing;
     },
   };
+}
+
+/** Report certificate mints to the metrics as they happen (the cache counts them; the delta is new work). */
+function countMints(cache: LeafCache, metrics: Metrics): LeafCache {
+  let reported = 0;
+  return {
+    get size() {
+      return cache.size;
+    },
+    get mints() {
+      return cache.mints;
+    },
+    async contextFor(host) {
+      const context = await cache.contextFor(host);
+      for (; reported < cache.mints; reported++) metrics.leafMinted();
+      return context;
+    },
+  };
+}
+
+/** Count secret fetches by result for /metrics; the store itself stays free of metrics. */
+function countFetches(store: SecretStore, metrics: Metrics): SecretStore {
+  return Object.assign(Object.create(store) as SecretStore, {
+    async resolve(name: string) {
+      try {
+        const v = await store.resolve(name);
+        metrics.secretFetch('store', 'ok');
+        return v;
+      } catch (e) {
+        metrics.secretFetch('store', e instanceof SecretUnavailableError && !e.cause ? 'missing' : 'error');
+        throw e;
+      }
+    },
+  });
+}
+
+function definedOnly<T extends Record<string, number | undefined>>(o: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
 }
 
 /** dns.lookup cannot be cancelled; a stuck resolver must still give the agent a 504, not a hang. */

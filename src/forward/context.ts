@@ -6,6 +6,7 @@ import type { Policy } from '../policy/types.ts';
 import type { Guard } from '../guard/types.ts';
 import type { SecretStore } from '../secrets/index.ts';
 import type { Upstream } from './upstream.ts';
+import type { Limiter } from '../net/limits.ts';
 
 export interface DialTarget {
   readonly host: string;
@@ -25,6 +26,10 @@ export interface ProxyContext {
   readonly metrics: Metrics;
   /** Resolve once, check every answer, return the one address to dial (throws PolicyDeniedError/UpstreamFailedError). */
   readonly dial: (target: DialTarget, allowPrivate: readonly string[]) => Promise<{ address: string; family: 4 | 6 }>;
+  /** Rate, byte and concurrency limits per agent and host (429 when exceeded). */
+  readonly limiter: Limiter;
+  /** Feed the anomaly detector (new hosts, denials); it logs {"msg":"alert"} lines. */
+  readonly observe: (agent: string, host: string, decision: string) => void;
   /** Requests and tunnels in flight, for the SIGTERM drain. */
   readonly inflight: { add(): () => void };
 }

@@ -2,7 +2,7 @@
 // guard (head, body) → secret → dial → inject → upstream → guard (response) → audit.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { BadRequestError, GuardBlockedError, PolicyDeniedError, SluiceError, TooLargeError, type AuditDecision } from '../errors.ts';
+import { BadRequestError, GuardBlockedError, PolicyDeniedError, RateLimitedError, SluiceError, TooLargeError, type AuditDecision } from '../errors.ts';
 import { writeAudit, type ExchangeRecord } from '../audit/index.ts';
 import type { AuditFinding, ExchangeContext, GuardReport, RequestHead } from '../guard/types.ts';
 import type { Decision } from '../policy/types.ts';
@@ -56,6 +56,8 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
   r.rule = decision.rule ? `${decision.rule.file}:${decision.rule.line}` : null;
   r.reason = decision.reason;
   if (decision.verdict === 'deny') throw new PolicyDeniedError(denialMessage(decision));
+  admit(ctx, agent, target.authority.host);
+  holdConnection(ctx, req, agent);
 
   const ex: ExchangeContext = { agent, host: target.authority.host, port: target.authority.port, method: req.method ?? '', decision };
   const stripped = stripAgentCredentials(endToEndRequestHeaders(req.rawHeaders), decision.credentialHeaders);
@@ -128,6 +130,29 @@ function hostHeaderFor(target: RequestTarget): string {
   return a.kind === 'ipv6' ? `[${a.host}]` : a.host;
 }
 
+/** Rate limits after the policy decision, so a denied request never spends the agent's budget. */
+function admit(ctx: ProxyContext, agent: string, host: string): void {
+  const admission = ctx.limiter.admitRequest(agent, host);
+  if (admission.ok) return;
+  ctx.metrics.rateLimited(admission.kind);
+  throw new RateLimitedError(`Too many requests (${admission.kind.replace('_', ' ')} limit). Wait ${Math.ceil(admission.retryAfterSeconds)} s before retrying.`, admission.retryAfterSeconds);
+}
+
+/** One slot per client connection per agent, held until the connection closes. */
+function holdConnection(ctx: ProxyContext, req: IncomingMessage, agent: string): void {
+  const socket = req.socket as IncomingMessage['socket'] & { [HELD]?: boolean };
+  if (socket[HELD]) return;
+  const release = ctx.limiter.acquireConnection(agent);
+  if (!release) {
+    ctx.metrics.rateLimited('agent_connections');
+    throw new RateLimitedError('Too many concurrent connections for this agent. Close idle connections and retry.', 1);
+  }
+  socket[HELD] = true;
+  socket.once('close', release);
+}
+
+const HELD = Symbol('sluice.connectionHeld');
+
 function note(p: Progress, report: GuardReport): void {
   for (const f of report.findings) {
     if (!p.findings.some((x) => x.rule === f.rule && x.kind === f.kind && x.location === f.location)) p.findings.push(f);
@@ -193,6 +218,8 @@ function finishRecord(ctx: ProxyContext, p: Progress, res: ServerResponse, start
   }
   writeAudit(ctx.log, r);
   ctx.metrics.recordExchange(r);
+  ctx.limiter.addBytes(r.agent, r.bytesIn + r.bytesOut);
+  ctx.observe(r.agent, r.host, r.decision);
 }
 
 function pathWithQuery(t: RequestTarget): string {

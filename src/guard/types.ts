@@ -100,6 +100,10 @@ export interface BodyFilter {
   readonly outputEncoding: string;
   /** Final report; complete once the stream has finished. */
   report(): GuardReport;
+  /** Set when the emitted text is not in the declared charset any more: forward/ rewrites Content-Type's charset. */
+  readonly outputCharset?: string;
+  /** Every finding with its span in the decoded body (for `sluice scan`); never the matched text. */
+  findings?(): readonly Finding[];
 }
 
 export interface ResponseHead {

@@ -126,7 +126,7 @@ export function createBodyScanner(o: BodyScannerOptions): BodyScanner {
         const raw = take();
         chunks = [];
         held = 0;
-        return raw.length === 0 ? (all.length, '') : step(raw, raw.length, true);
+        return raw.length === 0 ? '' : step(raw, raw.length, true);
       }
       return drain(true);
     },

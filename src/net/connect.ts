@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { PolicyDeniedError, SluiceError, errorResponse } from '../errors.ts';
+import { PolicyDeniedError, RateLimitedError, SluiceError, errorResponse } from '../errors.ts';
 import { writeAudit, type ExchangeRecord } from '../audit/index.ts';
 import { parseConnectAuthority } from './authority.ts';
 import { identifyAgent } from './identify.ts';
@@ -21,6 +21,7 @@ export async function handleConnect(ctx: NetContext, req: IncomingMessage, socke
     record.durationMs = performance.now() - started;
     writeAudit(ctx.log, record);
     ctx.metrics.recordExchange(record);
+    ctx.observe(record.agent, record.host, record.decision);
   };
   socket.on('error', () => socket.destroy());
   try {
@@ -34,6 +35,12 @@ export async function handleConnect(ctx: NetContext, req: IncomingMessage, socke
     record.reason = decision.reason;
     record.rule = decision.rule ? `${decision.rule.file}:${decision.rule.line}` : null;
     if (decision.verdict === 'deny') throw new PolicyDeniedError(decision.message ? `${decision.reason} ${decision.message}` : decision.reason);
+    const release = ctx.limiter.acquireTunnel(agent);
+    if (!release) {
+      ctx.metrics.rateLimited('agent_tunnels');
+      throw new RateLimitedError('Too many open tunnels for this agent. Close idle connections and retry.', 1);
+    }
+    socket.once('close', release);
     if (decision.mode === 'tunnel') {
       record.decision = 'tunnel';
       record.mode = 'tunnel';

@@ -57,6 +57,9 @@ export function parseHostPattern(raw: string): PatternResult {
   }
   const name = canonicalName(raw);
   if (name === null) return { ok: false, message: `"${raw}" is not a valid host name` };
+  // WHATWG URL parsing reads a name whose last label is numeric as IPv4 ("0x7f.1" is 127.0.0.1), so such an
+  // entry could never match the canonical host; write the address in dotted decimal instead.
+  if (/(^|\.)(0x[0-9a-f]*|\d+)$/.test(name)) return { ok: false, message: `"${raw}" looks like an IP address in a non-standard spelling; write it as dotted decimal` };
   return { ok: true, pattern: { kind: 'exact', host: name, text: name } };
 }
 

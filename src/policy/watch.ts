@@ -22,6 +22,7 @@ export function watchPolicyPath(policyPath: string, onChange: () => void, option
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
 
+  let pendingSince = 0;
   const check = () => {
     timer = null;
     if (closed) return;
@@ -30,8 +31,17 @@ export function watchPolicyPath(policyPath: string, onChange: () => void, option
     last = now;
     onChange();
   };
+  // Trailing debounce: an editor's truncate-then-write or a burst of renames settles before the reload, so a
+  // half-written file is rarely seen. Capped, so a directory that never goes quiet still reloads.
   const schedule = () => {
-    if (closed || timer !== null) return;
+    if (closed) return;
+    const now = Date.now();
+    if (timer !== null) {
+      if (now - pendingSince > 10 * debounceMs) return;
+      clearTimeout(timer);
+    } else {
+      pendingSince = now;
+    }
     timer = setTimeout(check, debounceMs);
     timer.unref();
   };

@@ -36,7 +36,8 @@ const CLOSE_QUOTES = '"\'”’»」』`“‘›';
 const DISCUSSION = /prompt[\s-]injection|jailbreak|injection attack|for example|for instance|e\.g\.|such as|phrases? like|known as|example of|attackers? (?:use|write|hide)|malicious (?:page|prompt|text)/i;
 const LEET = /[a-z][013457@$][a-z]|[013457@$][a-z]{2}/i;
 const LEET_MAP: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
-const BASE64_BLOCK = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
+// The lookbehind starts a candidate only at the beginning of a run, so ordinary words cost one step each.
+const BASE64_BLOCK = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}/g;
 const PERCENT_RUN = /(?:[^\s%"'<>]{0,24}%[0-9A-Fa-f]{2}){4,}[^\s%"'<>]{0,24}/g;
 const MAX_ENCODED = 8192;
 
@@ -49,7 +50,7 @@ function matchRules(view: string, rules: RuleSet, disabled: ReadonlySet<string>,
     if (ids === undefined) continue;
     for (const id of ids) {
       const r = rules.rules[id]!;
-      const from = Math.max(0, m.index - r.maxLength);
+      const from = Math.max(0, m.index - r.lookbehind);
       const to = Math.min(view.length, m.index + m[0].length + r.maxLength);
       const list = ranges.get(id) ?? [];
       const last = list[list.length - 1];
@@ -149,7 +150,7 @@ function detectEncoded(text: string, v: DetectionView, opts: DetectOptions, hits
     rescan(rot13(v.view.slice(s, e)), s, e, '+rot13');
   }
   PERCENT_RUN.lastIndex = 0;
-  for (let m = PERCENT_RUN.exec(v.view); m !== null; m = PERCENT_RUN.exec(v.view)) {
+  if (v.view.includes('%')) for (let m = PERCENT_RUN.exec(v.view); m !== null; m = PERCENT_RUN.exec(v.view)) {
     const decoded = decodePercent(m[0].slice(0, MAX_ENCODED));
     if (decoded !== null) rescan(decoded, m.index, m.index + m[0].length, '+urlencoded');
   }

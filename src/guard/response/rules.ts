@@ -20,6 +20,7 @@ const ruleSchema = z
     keywords: z.array(z.string().min(2)).min(1),
     patterns: z.array(z.string().min(1)).min(1),
     maxLength: z.number().int().positive().max(1000).optional(),
+    lookbehind: z.number().int().min(0).max(1000).optional(),
   })
   .strict();
 
@@ -38,6 +39,8 @@ export interface InjectionRule {
   readonly severity: Severity;
   readonly weight: number;
   readonly maxLength: number;
+  /** How far before a keyword hit a match may start (patterns that lead with their keyword need ~2). */
+  readonly lookbehind: number;
   readonly patterns: readonly RE2JS[];
 }
 
@@ -86,7 +89,7 @@ export function compileRules(docs: readonly unknown[]): RuleSet {
         }
       });
       const index = rules.length;
-      rules.push(Object.freeze({ id: r.id, kind: r.kind, severity: r.severity, weight: r.weight, maxLength: r.maxLength ?? DEFAULT_MAX_LENGTH, patterns }));
+      rules.push(Object.freeze({ id: r.id, kind: r.kind, severity: r.severity, weight: r.weight, maxLength: r.maxLength ?? DEFAULT_MAX_LENGTH, lookbehind: r.lookbehind ?? 2, patterns }));
       for (const k of r.keywords) {
         const key = k.toLowerCase();
         const list = byKeyword.get(key) ?? [];

@@ -41,6 +41,9 @@ export class TextStream {
   private base = 0;
   private items: Item[] = [];
   private opaquePending = 0;
+  /** Markup-heavy input forces a scan when this much opaque output waits (raised after each scan). */
+  private pressureAt = MAX_OPAQUE_PENDING;
+  private sepLast = false;
   private readonly opts: TextStreamOptions;
 
   constructor(opts: TextStreamOptions) {
@@ -55,17 +58,22 @@ export class TextStream {
     }
     const start = this.base + this.buf.length;
     this.buf += text;
+    this.sepLast = false;
     this.items.push({ type: 'text', start, end: start + text.length, raw, hidden, encode });
     if (this.buf.length >= this.opts.window + this.opts.overlap) this.process(false);
   }
 
   /** Markup or structure, emitted as is. `separate` keeps words on both sides apart for detection. */
   opaque(out: string, separate = false): void {
-    if (separate && this.buf.length > 0 && !this.buf.endsWith('\n')) this.buf += '\n';
+    // A flag, not endsWith: the buffer is a rope of appended pieces and must not be flattened per item.
+    if (separate && this.buf.length > 0 && !this.sepLast) {
+      this.buf += '\n';
+      this.sepLast = true;
+    }
     if (out.length === 0) return;
     this.items.push({ type: 'opaque', at: this.base + this.buf.length, out });
     this.opaquePending += out.length;
-    if (this.opaquePending > MAX_OPAQUE_PENDING) this.process(false, true);
+    if (this.opaquePending > this.pressureAt) this.process(false, true);
   }
 
   /** Scan and emit everything pending (end of an SSE event, an NDJSON line, the body). */
@@ -89,6 +97,7 @@ export class TextStream {
     this.emitUntil(base + cut, edits);
     this.buf = this.buf.slice(cut);
     this.base = base + cut;
+    this.pressureAt = this.opaquePending + MAX_OPAQUE_PENDING;
   }
 
   /** A cut near the end of the window that splits no finding, edit, cluster or surrogate pair. */

@@ -57,17 +57,22 @@ describe('admin endpoints of a running Sluice', () => {
     const denied = await viaProxy(s.port, 'GET', 'http://exfil-7d1c.attacker.test/steal');
     expect(denied.status).toBe(403);
     await eventually(() => s.audit().length >= 2);
-    console.log(JSON.stringify(s.audit()));
     const text = await metricsText();
     for (const family of FAMILIES) expect(text, family).toContain(`# TYPE ${family} `);
     expect(text).not.toContain('attacker.test');
     expect(text).toMatch(/sluice_requests_total\{decision="deny",host="denied",status="403"\} 1/);
-    expect(text).toMatch(/sluice_requests_total\{decision="allow",host="[^"]+",status="200"\} 1/);
-    expect(sample(text, 'sluice_leaf_certificates_minted_total')).toBeGreaterThanOrEqual(1);
+    // The inner GET and the CONNECT that carried it are both "allow" exchanges.
+    expect(text).toMatch(/sluice_requests_total\{decision="allow",host="[^"]+",status="200"\} [12]\n/);
+    expect(text).toMatch(/sluice_bytes_out_total\{host="[^"]+"\} [1-9]/);
     expect(sample(text, 'sluice_leaf_cache_size')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'sluice_tunnels_total{mode="inspect"}')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'sluice_connections_total')).toBeGreaterThanOrEqual(2);
-    expect(sample(text, 'sluice_request_duration_seconds_count{decision="allow"}')).toBe(1);
+    expect(sample(text, 'sluice_request_duration_seconds_count{decision="allow"}')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('counts the leaf certificate minted for the inspected host', async () => {
+    expect((await httpsViaProxy(s.proxyUrl, s.caPem, `https://api.test:${upstream.port}/leaf`)).status).toBe(200);
+    expect(sample(await metricsText(), 'sluice_leaf_certificates_minted_total')).toBeGreaterThanOrEqual(1);
   });
 
   it('turns /readyz to 503 on a broken policy edit and back to 200 when it is fixed', async () => {

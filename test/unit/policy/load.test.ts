@@ -43,6 +43,12 @@ describe('valid policies', () => {
     expect(decide(p, { host: 'shared.example.com', agent: 'reviewer' }).credentialHeaders).toEqual(['x-api-key']);
   });
 
+  it('near misses of refused wildcards load: registrable domains under multi-label suffixes', () => {
+    const p = policyOf('hosts:\n  - host: "*.example.co.uk"\n  - host: "*.allowed.test"\n  - host: "*.github.io"\n');
+    expect(decide(p, { host: 'www.example.co.uk' }).verdict).toBe('allow');
+    expect(decide(p, { host: 'other.co.uk' }).verdict).toBe('deny');
+  });
+
   it('a missing policy path is an error, not an empty policy', () => {
     const r = loadPolicy('test/fixtures/policies/does-not-exist', AGENTS);
     expect(r.ok).toBe(false);
