@@ -60,7 +60,9 @@ export function hostLabel(r: Pick<ExchangeRecord, 'decision' | 'rule'> & { hostP
   if (r.decision === 'deny') return DENIED_HOST_LABEL;
   // The entry's pattern ("*.github.com") reads best; the rule reference ("policies/gh.yaml:3") is as bounded.
   if (typeof r.hostPattern === 'string' && r.hostPattern.length > 0) return r.hostPattern;
-  if (typeof r.rule === 'string' && r.rule.length > 0) return r.rule;
+  // Policies are one directory of files, so "file.yaml:line" is unique; the directory would only put the
+  // operator's filesystem layout on the scrape.
+  if (typeof r.rule === 'string' && r.rule.length > 0) return r.rule.slice(r.rule.replace(/:\d+$/, '').search(/[^/\\]*$/));
   return UNMATCHED_HOST_LABEL;
 }
 

@@ -45,7 +45,7 @@ function printClientHint(listeners: ReadonlyArray<{ tcp: string } | { unix: stri
   const lines = ['', 'Sluice is running. Point a client at it:'];
   if (tcp) {
     lines.push(`  export HTTPS_PROXY=http://${tcp} HTTP_PROXY=http://${tcp}`);
-    lines.push(`  curl --cacert ${caPath} https://api.github.com/zen`);
+    lines.push(`  curl --cacert ${caPath} https://registry.npmjs.org/sluice`);
   }
   if (unix) lines.push(`  curl --unix-socket ${unix} --proxy http://localhost --cacert ${caPath} https://api.github.com/zen`);
   lines.push(`  Trust the CA for other clients: SSL_CERT_FILE / NODE_EXTRA_CA_CERTS / REQUESTS_CA_BUNDLE=${caPath}`, '');

@@ -88,7 +88,7 @@ function jsonEdits(raw: string, base: number, spans: readonly RawSpan[], state: 
 
 const FORM_ESCAPED = (r: string) => encodeURIComponent(r);
 
-function separatedEdits(raw: string, base: number, spans: readonly RawSpan[], protectedChars: RegExp, encode: (r: string) => string): Edit[] {
+export function separatedEdits(raw: string, base: number, spans: readonly RawSpan[], protectedChars: RegExp, encode: (r: string) => string): Edit[] {
   const edits: Edit[] = [];
   for (const span of spans) {
     let i = span.start - base;

@@ -97,13 +97,13 @@ function hexValue(c: number): number {
 }
 
 /** application/x-www-form-urlencoded (and query strings): %XX to its byte, '+' to a space. */
-export function formView(raw: string): View {
-  if (raw.indexOf('%') === -1 && raw.indexOf('+') === -1) return identityView(raw);
+export function formView(raw: string, plusIsSpace = true): View {
+  if (raw.indexOf('%') === -1 && (!plusIsSpace || raw.indexOf('+') === -1)) return identityView(raw);
   const b = new ViewBuilder(raw.length);
   let last = 0;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
-    if (c === 43) {
+    if (c === 43 && plusIsSpace) {
       b.copy(raw, last, i);
       b.push(' ', i);
       last = i + 1;

@@ -99,7 +99,7 @@ export function compileRules(docs: readonly unknown[]): RuleSet {
     }
   }
   const keys = [...byKeyword.keys()].sort((a, b) => b.length - a.length);
-  const gate = new RegExp(keys.map(escapeLiteral).join('|'), 'giu');
+  const gate = new RegExp(keys.map(escapeLiteral).join('|'), 'gi');
   const rot = keys.filter((k) => /^[a-z ]{5,}$/.test(k)).map((k) => escapeLiteral(rot13(k)));
   const rot13Gate = new RegExp(rot.length > 0 ? rot.join('|') : '(?!)', 'gi');
   return Object.freeze({

@@ -95,6 +95,11 @@ class ViewBuilder {
 /** Build the detection view of `text` and the list of invisible characters to strip. */
 export function buildView(text: string): DetectionView {
   if (!NON_ASCII.test(text)) return { view: text, map: null, strip: [], hidden: [], homoglyphs: false };
+  if (!INVISIBLE.test(text) && !NFKC_WORTHY.test(text)) {
+    // Ordinary non-Latin text (Korean, Russian...): same length, so no index map is needed.
+    const folded = CONFUSABLE_CHAR.test(text) ? foldMixedScriptWords(text, text, []) : { view: text, changed: false };
+    return { view: folded.view, map: null, strip: [], hidden: [], homoglyphs: folded.changed };
+  }
   const b = new ViewBuilder();
   let i = 0;
   let prevCp = -1;
@@ -174,6 +179,7 @@ function foldChar(ch: string): string {
 }
 
 const WORD = /[\p{L}\p{M}]+/gu;
+const CONFUSABLE_CHAR = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`);
 const LATIN = /[A-Za-z]/;
 
 /** Fold Cyrillic/Greek look-alikes only in words that also contain Latin letters ("іgnоre"). Same length. */

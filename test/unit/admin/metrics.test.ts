@@ -85,6 +85,9 @@ describe('metrics', () => {
     expect(text).toContain('host="*.s3.amazonaws.com"');
     expect(text).not.toContain('a1b2');
     expect(hostLabel({ decision: 'error' })).toBe('unmatched');
+    expect(hostLabel({ decision: 'allow', rule: '/etc/sluice/policies/github.yaml:12' })).toBe('github.yaml:12');
+    expect(hostLabel({ decision: 'allow', rule: 'C:\\sluice\\policies\\gh.yaml:3' })).toBe('gh.yaml:3');
+    expect(hostLabel({ decision: 'allow', rule: 'github.yaml:12' })).toBe('github.yaml:12');
     expect(hostLabel({ decision: 'allow', rule: 'policies/gh.yaml:3', hostPattern: '*.github.com' })).toBe('*.github.com');
     expect(hostLabel({ decision: 'deny', rule: 'policies/gh.yaml:3', hostPattern: '*.github.com' })).toBe('denied');
   });

@@ -1,0 +1,88 @@
+// The Guard: which stages see an exchange (decided at header time from the merged settings), the head check,
+// the request body filter, and the response side, which belongs to response/ and gets the echo-redaction stage.
+import { createBodyFilterFor } from './request-body.ts';
+import { checkHead } from './head.ts';
+import { resolveFindings, scanText } from './apply.ts';
+import { reportOf } from './body-filter.ts';
+import { applyEdits, type Edit } from './edits.ts';
+import { createResponseFilter } from './response/index.ts';
+import type { CompiledRule } from './rules/pack.ts';
+import type { GuardSettings } from './settings.ts';
+import { createCustomRuleStage } from './stages/custom-rules.ts';
+import { createExfilStage } from './stages/exfil.ts';
+import { createKnownSecretsStage } from './stages/known-secrets.ts';
+import { createPiiStage } from './stages/pii.ts';
+import { createPlaceholderStage } from './stages/placeholders.ts';
+import { createSecretPatternStage } from './stages/secret-patterns.ts';
+import type { Direction, ExchangeContext, Guard, GuardStage, Location, ResponseHead, ScanContext } from './types.ts';
+import type { CredentialSpec } from '../policy/types.ts';
+import type { SecretValue } from '../secrets/types.ts';
+
+export interface PipelineDeps {
+  readonly knownSecrets: () => readonly SecretValue[];
+  readonly credentials: () => readonly CredentialSpec[];
+  readonly isHostAllowed: (host: string) => boolean;
+  readonly rulePack: readonly CompiledRule[];
+  readonly windowSize?: number;
+}
+
+export const SKIPPED_REQUEST_BODY = 'request body scanning is off for this host (guard.request: off)';
+
+export function scanContext(ctx: ExchangeContext, direction: Direction, location: Location, contentType: string): ScanContext {
+  return { direction, agent: ctx.agent, host: ctx.host, contentType, location, settings: ctx.decision.guard, boundSecret: ctx.decision.credential?.secret ?? null };
+}
+
+/** Every request-side stage, in the order their findings are listed. */
+export function requestStages(deps: PipelineDeps): GuardStage[] {
+  return [
+    createKnownSecretsStage(deps.knownSecrets),
+    createPlaceholderStage(deps.credentials),
+    createSecretPatternStage(deps.rulePack),
+    createCustomRuleStage(),
+    createPiiStage(),
+    createExfilStage(),
+  ];
+}
+
+function selectStages(stages: readonly GuardStage[], ctx: ScanContext): GuardStage[] {
+  return stages.filter((s) => s.directions.includes(ctx.direction) && s.accepts(ctx));
+}
+
+export function createPipelineGuard(deps: PipelineDeps): Guard {
+  const stages = requestStages(deps);
+  const echo = createKnownSecretsStage(deps.knownSecrets);
+
+  function checkResponseHead(ctx: ExchangeContext, head: ResponseHead) {
+    const sctx = scanContext(ctx, 'response', 'header', '');
+    if (!echo.accepts(sctx)) return { report: reportOf([], 'header'), head };
+    const found: ReturnType<typeof scanText> = [];
+    const headers = head.headers.map(([name, value]): readonly [string, string] => {
+      const fs = resolveFindings(scanText([echo], value, sctx, 0)).map((f) => (f.action === 'block' ? f : { ...f, action: 'redact' as const }));
+      found.push(...fs);
+      const edits: Edit[] = fs.map((f) => ({ start: f.span[0], end: f.span[1], replacement: f.replacement ?? `[REDACTED:${f.kind}]` }));
+      return [name, edits.length ? applyEdits(value, 0, 0, value.length, edits, null).text : value];
+    });
+    return { report: reportOf(found, 'header'), head: { ...head, headers } };
+  }
+
+  return {
+    checkRequestHead(ctx, head) {
+      const settings: GuardSettings = ctx.decision.guard;
+      const sctx = scanContext(ctx, 'request', 'path', '');
+      const skipped = settings.request === 'off' ? SKIPPED_REQUEST_BODY : null;
+      return checkHead(selectStages(stages, sctx), sctx, head, skipped);
+    },
+    requestBody(ctx, contentType, contentEncoding) {
+      if (ctx.decision.guard.request === 'off') return null;
+      const sctx = scanContext(ctx, 'request', 'body', contentType);
+      const chosen = selectStages(stages, sctx);
+      if (chosen.length === 0) return null;
+      return createBodyFilterFor(chosen, sctx, contentType, contentEncoding, deps.windowSize);
+    },
+    checkResponseHead,
+    responseBody(ctx, head) {
+      const settings = ctx.decision.guard;
+      return createResponseFilter(ctx, head, { stages: [echo], settings, isHostAllowed: deps.isHostAllowed, maxDecodedBytes: settings.maxDecodedBytes });
+    },
+  };
+}
