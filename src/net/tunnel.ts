@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream';
 import { UpstreamFailedError, UpstreamTimeoutError } from '../errors.ts';
 import type { ExchangeRecord } from '../audit/index.ts';
 import type { Decision } from '../policy/types.ts';
-import type { Authority } from './authority.ts';
+import { canonicalHost, type Authority } from './authority.ts';
+import { readClientHello, MAX_HELLO_BYTES, type HelloResult } from './client-hello.ts';
 import type { NetContext } from './net-context.ts';
 import { byteCounter } from '../forward/body.ts';
 
@@ -25,10 +26,19 @@ export async function openBlindTunnel(ctx: NetContext, t: TunnelRequest): Promis
   ctx.metrics.tunnelOpened('tunnel');
   t.record.status = 200;
   t.socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-  if (t.head.length > 0) {
-    t.record.bytesIn += t.head.length;
-    upstream.write(t.head);
+  const first = await firstHello(t.socket, t.head);
+  const refusal = helloRefusal(first, t.authority);
+  if (refusal) {
+    t.record.decision = refusal.decision;
+    t.record.reason = refusal.reason;
+    upstream.destroy();
+    t.socket.destroy();
+    ctx.metrics.tunnelClosed('tunnel');
+    t.finish();
+    return;
   }
+  t.record.bytesIn += first.bytes.length;
+  upstream.write(first.bytes);
   const idle = ctx.config.limits.tunnelIdleTimeoutMs;
   upstream.setTimeout(idle, () => upstream.destroy());
   let closed = 0;
@@ -47,6 +57,57 @@ export async function openBlindTunnel(ctx: NetContext, t: TunnelRequest): Promis
   };
   pipeline(t.socket, byteCounter((n) => (t.record.bytesIn += n)), upstream, onDirectionDone);
   pipeline(upstream, byteCounter((n) => (t.record.bytesOut += n)), t.socket, onDirectionDone);
+}
+
+/** Buffer the client's first TLS record (bounded in size and time) so its SNI can be checked before relaying. */
+function firstHello(socket: Duplex, head: Buffer): Promise<{ bytes: Buffer; hello: HelloResult }> {
+  return new Promise((resolve) => {
+    let bytes = head;
+    const check = () => readClientHello(bytes);
+    const finish = (hello: HelloResult) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause();
+      resolve({ bytes, hello });
+    };
+    const onData = (d: Buffer) => {
+      bytes = Buffer.concat([bytes, d]);
+      const hello = check();
+      if (hello.state !== 'incomplete' || bytes.length > MAX_HELLO_BYTES) finish(hello.state === 'incomplete' ? { state: 'malformed' } : hello);
+    };
+    const onEnd = () => finish({ state: 'malformed' });
+    const timer = setTimeout(() => finish({ state: 'malformed' }), HELLO_TIMEOUT_MS);
+    const initial = check();
+    if (initial.state !== 'incomplete') {
+      clearTimeout(timer);
+      resolve({ bytes, hello: initial });
+      return;
+    }
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+  });
+}
+
+const HELLO_TIMEOUT_MS = 15_000;
+
+/**
+ * Blind tunnels relay TLS only: plaintext would be an uninspected channel, and an SNI naming another host is
+ * domain fronting. No SNI (clients omit it for IP literals) is accepted.
+ */
+function helloRefusal(first: { hello: HelloResult }, authority: Authority): { decision: 'deny' | 'error'; reason: string } | null {
+  const h = first.hello;
+  if (h.state === 'not-tls') return { decision: 'deny', reason: 'the client did not start TLS inside a blind tunnel' };
+  if (h.state !== 'ok') return { decision: 'error', reason: 'the client did not send a readable TLS ClientHello' };
+  if (h.sni === null) return null;
+  let sni: string;
+  try {
+    sni = canonicalHost(h.sni).host;
+  } catch {
+    return { decision: 'deny', reason: 'the TLS server name is not a valid host name' };
+  }
+  if (sni !== authority.host) return { decision: 'deny', reason: `the tunnel was opened for ${authority.host} but TLS asked for ${sni}: refused as domain fronting` };
+  return null;
 }
 
 function connectTo(address: string, port: number, timeoutMs: number): Promise<net.Socket> {

@@ -135,3 +135,26 @@ describe('CONNECT', () => {
     expect(c.status).toBe(400);
   });
 });
+
+describe('blind tunnel SNI', () => {
+  it('refuses a blind tunnel whose SNI names another host, and plaintext; the matching SNI passes (near miss)', async () => {
+    const ca = makeTestCa();
+    const up = await startUpstream({ tls: ca.issue(['blind.allowed.test', 'fronted.test']) });
+    const s = await startTestSluice({ names: ['blind.allowed.test'], trustCa: [ca.caPath], policy: { hosts: [{ host: 'blind.allowed.test', ports: [up.port], mode: 'tunnel' }] } });
+    try {
+      const fronted = await rawExchange(s.port, connectRequest(`blind.allowed.test:${up.port}`));
+      expect(fronted.status).toBe(200);
+      await expect(tlsOver(fronted.socket, 'fronted.test', ca.caPem)).rejects.toThrow();
+      const plain = await rawExchange(s.port, connectRequest(`blind.allowed.test:${up.port}`));
+      expect(await rawRequestOn(plain.socket, 'GET / HTTP/1.1\r\nHost: blind.allowed.test\r\n\r\n', 1500)).toBe('');
+      const ok = await rawExchange(s.port, connectRequest(`blind.allowed.test:${up.port}`));
+      const t = await tlsOver(ok.socket, 'blind.allowed.test', ca.caPem);
+      expect(await rawRequestOn(t, 'GET / HTTP/1.1\r\nHost: blind.allowed.test\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 200/);
+      expect(up.seen.length).toBe(1);
+      await eventually(() => s.audit().find((l) => String(l['reason']).includes('domain fronting')));
+    } finally {
+      await s.close();
+      await up.close();
+    }
+  });
+});
