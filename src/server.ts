@@ -62,7 +62,7 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
   const guard = createGuard({
     knownSecrets: () => secrets.known(),
     credentials: () => policy.current().credentials,
-    isHostAllowed: (host) => policy.current().decideHost('default', host, 443, 'https').verdict === 'allow',
+    isHostAllowed: (host) => policy.current().isHostAllowed(host),
   });
   const upstream = createUpstream({
     trustCa: config.upstream.trustCa,

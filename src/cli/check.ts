@@ -1,14 +1,17 @@
 // `sluice check`: validate the config and every policy file, print each problem as file:line:col: message.
 // Exit 0 when valid, 1 on any problem, 2 on a usage error. Suitable for CI and pre-commit hooks.
 import { loadConfig, type LoadedConfig } from '../config/index.ts';
+import { createLogger } from '../audit/index.ts';
+import { findMissingSecrets } from '../secrets/check.ts';
 import { ConfigError, formatProblem, type SourceProblem } from '../errors.ts';
 import { displayPath, loadPolicy, policyLoadOptions, secretNames, type Policy } from '../policy/index.ts';
 import { CONFIG_OPTION, configPath, parseCommandArgs } from './args.ts';
 
-export const usage = `Usage: sluice check [--config FILE]
+export const usage = `Usage: sluice check [--config FILE] [--require-secrets]
 
 Validate sluice.yaml and the policies it names. Prints one "file:line:col: message" line per problem on
-stderr and exits 1; prints a one-line summary and exits 0 when everything is valid.
+stderr and exits 1; prints a one-line summary and exits 0 when everything is valid. Secrets the policy
+injects but no backend can read are reported as warnings (exit 1 with --require-secrets).
 `;
 
 export interface Loaded {
@@ -36,7 +39,7 @@ export function printProblems(problems: readonly SourceProblem[]): void {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(args, { ...CONFIG_OPTION }, usage);
+  const parsed = parseCommandArgs(args, { ...CONFIG_OPTION, 'require-secrets': { type: 'boolean' } }, usage);
   if (!parsed) return 2;
   if (parsed.positionals.length > 0) {
     process.stderr.write(`sluice check: unexpected argument "${parsed.positionals[0]}"\n\n${usage}`);
@@ -49,11 +52,13 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   const { config, policy } = r.loaded;
-  // Hook for the secrets module: secretNames(policy) lists what must be readable; report missing ones here.
   const secrets = secretNames(policy);
+  // Ask the configured backends for every secret the policy injects: a missing one means 503s for its host.
+  const missing = await findMissingSecrets(config.secrets, secrets, createLogger('silent'));
+  for (const name of missing) process.stderr.write(`warning: secret ${name} is not available from any configured backend; requests to its hosts will get 503\n`);
   const where = config.file === null ? 'default config' : displayPath(config.file);
   process.stdout.write(
     `ok: ${where}; ${policy.entryCount} host entr${policy.entryCount === 1 ? 'y' : 'ies'} in ${policy.files.length} policy file${policy.files.length === 1 ? '' : 's'} (${displayPath(config.policies)}); secrets: ${secrets.length > 0 ? secrets.join(', ') : 'none'}\n`,
   );
-  return 0;
+  return missing.length > 0 && parsed.values['require-secrets'] === true ? 1 : 0;
 }

@@ -6,6 +6,7 @@ import { BadRequestError, GuardBlockedError, PolicyDeniedError, RateLimitedError
 import { writeAudit, type ExchangeRecord } from '../audit/index.ts';
 import type { AuditFinding, ExchangeContext, GuardReport, RequestHead } from '../guard/types.ts';
 import type { Decision } from '../policy/types.ts';
+import { denialMessage } from '../policy/index.ts';
 import type { SecretValue } from '../secrets/types.ts';
 import { identifyAgent } from '../net/identify.ts';
 import { formatAuthority } from '../net/authority.ts';
@@ -169,9 +170,6 @@ function blocked(report: GuardReport): GuardBlockedError {
   );
 }
 
-function denialMessage(decision: Decision): string {
-  return decision.message ? `${decision.reason} ${decision.message}` : decision.reason;
-}
 
 function fail(p: Progress, error: unknown): void {
   const decision: AuditDecision = error instanceof SluiceError ? error.decision : 'error';

@@ -11,6 +11,7 @@ import { createProxyServer } from 'http-proxy-3';
 import { BadRequestError, PolicyDeniedError, SluiceError, errorResponse } from '../errors.ts';
 import { writeAudit, type ExchangeRecord } from '../audit/index.ts';
 import { identifyAgent } from '../net/identify.ts';
+import { denialMessage } from '../policy/index.ts';
 import { stripAgentCredentials, injectCredential } from './credentials.ts';
 import { endToEndRequestHeaders } from './headers.ts';
 import { requestTarget } from './target.ts';
@@ -40,7 +41,7 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     record.agent = agent;
     const decision = ctx.policy().decide({ agent, host: target.authority.host, port: target.authority.port, method: 'GET', path: target.path, scheme: target.scheme });
     record.reason = decision.reason;
-    if (decision.verdict === 'deny') throw new PolicyDeniedError(decision.reason);
+    if (decision.verdict === 'deny') throw new PolicyDeniedError(denialMessage(decision));
     if (!decision.websocket) throw new PolicyDeniedError(`WebSocket connections to ${target.authority.host} are not allowed by policy (the entry needs websocket: true).`);
     const secret = decision.credential ? await ctx.secrets.resolve(decision.credential.secret) : null;
     record.credential = decision.credential?.secret ?? null;

@@ -8,6 +8,7 @@ import { writeAudit, type ExchangeRecord } from '../audit/index.ts';
 import { parseConnectAuthority } from './authority.ts';
 import { identifyAgent } from './identify.ts';
 import { openBlindTunnel } from './tunnel.ts';
+import { denialMessage } from '../policy/index.ts';
 import { interceptTunnel } from './intercept.ts';
 import type { NetContext } from './net-context.ts';
 
@@ -34,7 +35,7 @@ export async function handleConnect(ctx: NetContext, req: IncomingMessage, socke
     const decision = ctx.policy().decideHost(agent, authority.host, authority.port, 'https');
     record.reason = decision.reason;
     record.rule = decision.rule ? `${decision.rule.file}:${decision.rule.line}` : null;
-    if (decision.verdict === 'deny') throw new PolicyDeniedError(decision.message ? `${decision.reason} ${decision.message}` : decision.reason);
+    if (decision.verdict === 'deny') throw new PolicyDeniedError(denialMessage(decision));
     const release = ctx.limiter.acquireTunnel(agent);
     if (!release) {
       ctx.metrics.rateLimited('agent_tunnels');

@@ -1,0 +1,159 @@
+// Child processes for the benchmark: every process is started here, recorded by PID, and stopped by that PID
+// (never by name: the machine is shared). /proc sampling gives CPU seconds and peak RSS per process tree.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+
+export interface Proc {
+  readonly name: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  readonly logFile: string;
+  exited(): boolean;
+}
+
+export interface ProcSet {
+  start(name: string, cmd: string, args: readonly string[], opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): Proc;
+  stop(proc: Proc): Promise<void>;
+  stopAll(): Promise<void>;
+}
+
+/** A registry of started processes; stopAll() is called from finally and from the exit/signal handlers. */
+export function createProcSet(): ProcSet {
+  const live = new Set<Proc>();
+
+  function start(name: string, cmd: string, args: readonly string[], opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): Proc {
+    const fd = fs.openSync(opts.logFile, 'a');
+    const child = spawn(cmd, [...args], { stdio: ['ignore', fd, fd], env: opts.env ?? process.env, cwd: opts.cwd ?? process.cwd() });
+    fs.closeSync(fd);
+    if (child.pid === undefined) throw new Error(`${name}: spawn of ${cmd} failed`);
+    let done = false;
+    child.once('exit', () => {
+      done = true;
+    });
+    child.once('error', () => {
+      done = true;
+    });
+    const proc: Proc = { name, pid: child.pid, child, logFile: opts.logFile, exited: () => done };
+    live.add(proc);
+    return proc;
+  }
+
+  async function stop(proc: Proc): Promise<void> {
+    live.delete(proc);
+    if (proc.exited()) return;
+    const gone = new Promise<void>((r) => proc.child.once('exit', () => r()));
+    signal(proc.pid, 'SIGTERM');
+    const timer = setTimeout(() => signal(proc.pid, 'SIGKILL'), 3000);
+    await Promise.race([gone, sleep(5000)]);
+    clearTimeout(timer);
+  }
+
+  async function stopAll(): Promise<void> {
+    await Promise.all([...live].map((p) => stop(p)));
+  }
+
+  return { start, stop, stopAll };
+}
+
+/** Synchronous last resort for process 'exit': SIGKILL every PID still recorded. */
+export function killSync(pids: readonly number[]): void {
+  for (const pid of pids) signal(pid, 'SIGKILL');
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port, or throws after timeoutMs. */
+export async function waitForPort(port: number, timeoutMs: number, proc?: Proc): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc?.exited()) throw new Error(`${proc.name} exited before listening (see ${proc.logFile})`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms${proc ? ` (${proc.name}, see ${proc.logFile})` : ''}`);
+}
+
+/** A free loopback port (bind to 0, read, close). Racy in theory; fine on a bench machine. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** utime + stime of one process in seconds, or 0 if it is gone. */
+function cpuOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** The PID and all its descendants (squid's certificate helpers, nginx workers). */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // raced with exit
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
+}
+
+/** CPU seconds of the whole tree, keyed by PID so a helper that exits between samples is not counted negative. */
+export function treeCpu(root: number): Map<number, number> {
+  return new Map(processTree(root).map((pid) => [pid, cpuOf(pid)]));
+}
+
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
+  return sum;
+}
+
+/** VmRSS and VmHWM (peak) of one process in MiB, or null if unreadable. */
+export function memoryOf(pid: number): { rssMiB: number; hwmMiB: number } | null {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
