@@ -22,12 +22,14 @@ interface Progress {
   readonly record: ExchangeRecord;
   readonly findings: AuditFinding[];
   redacted: boolean;
+  /** Milliseconds spent deciding, waiting for upstream headers, and in the guard's head checks. */
+  readonly timings: { decisionMs?: number; upstreamMs?: number; guardMs?: number };
 }
 
 export async function handleExchange(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, origin: RequestOrigin): Promise<void> {
   const started = performance.now();
   const done = ctx.inflight.add();
-  const progress: Progress = { record: initialRecord(req, origin), findings: [], redacted: false };
+  const progress: Progress = { record: initialRecord(req, origin), findings: [], redacted: false, timings: {} };
   res.once('close', () => {
     finishRecord(ctx, progress, res, started);
     done();
@@ -53,7 +55,9 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
   const agent = origin.tunnel?.agent ?? identifyAgent(headerOf(req, 'proxy-authorization'), origin.listenerAgent, ctx.config.agents);
   r.agent = agent;
 
+  const decideStarted = performance.now();
   const decision = ctx.policy().decide({ agent, host: target.authority.host, port: target.authority.port, method: req.method ?? '', path: target.path, scheme: target.scheme });
+  p.timings.decisionMs = performance.now() - decideStarted;
   r.rule = decision.rule ? `${decision.rule.file}:${decision.rule.line}` : null;
   r.reason = decision.reason;
   if (decision.verdict === 'deny') throw new PolicyDeniedError(denialMessage(decision));
@@ -62,7 +66,9 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
 
   const ex: ExchangeContext = { agent, host: target.authority.host, port: target.authority.port, method: req.method ?? '', decision };
   const stripped = stripAgentCredentials(endToEndRequestHeaders(req.rawHeaders), decision.credentialHeaders);
+  const guardStarted = performance.now();
   const headCheck = ctx.guard.checkRequestHead(ex, { target: pathWithQuery(target), headers: stripped.headers });
+  p.timings.guardMs = performance.now() - guardStarted;
   note(p, headCheck.report);
   if (headCheck.report.verdict === 'block') throw blocked(headCheck.report);
 
@@ -72,10 +78,12 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
 
   const body = await prepareBody(ctx, ex, req, decision, secret, p);
   const head = finalHead(ctx, target, headCheck.head, decision, secret, body.decoded);
+  const upstreamStarted = performance.now();
   const upstream = await ctx.upstream.request(
     { scheme: target.scheme, host: target.authority.host, port: target.authority.port, address: dialled.address, kind: target.authority.kind },
     { method: req.method ?? 'GET', path: head.target, headers: flattenPairs(head.headers), body: body.body },
   );
+  p.timings.upstreamMs = performance.now() - upstreamStarted;
   r.status = upstream.statusCode;
   const relayed = await relayResponse(ctx.guard, ex, req, res, upstream, (n) => {
     r.bytesOut += n;
@@ -215,7 +223,7 @@ function finishRecord(ctx: ProxyContext, p: Progress, res: ServerResponse, start
     }
   }
   writeAudit(ctx.log, r);
-  ctx.metrics.recordExchange(r);
+  ctx.metrics.recordExchange(r, p.timings);
   ctx.limiter.addBytes(r.agent, r.bytesIn + r.bytesOut);
   ctx.observe(r.agent, r.host, r.decision);
 }

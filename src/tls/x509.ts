@@ -3,7 +3,8 @@
 // native crypto, and it has typed builders for every extension we need (basicConstraints with pathLen,
 // keyUsage, extKeyUsage, DNS and IP subjectAltNames, AKI/SKI). Hand-rolled ASN.1 is where certificate
 // bugs live (wrong INTEGER padding, IP SANs encoded as text), so we do not write any.
-import './reflect-metadata.ts';
+// tsyringe (a dependency of @peculiar/x509) needs the Reflect metadata API; reflect-metadata is its standard provider.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
 

@@ -25,12 +25,29 @@ function isBlobCode(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47 || c === 61 || c === 95 || c === 45 || c === 10 || c === 13;
 }
 
-// Base64 of media starts with these: a vision request carrying a PNG is not exfiltration.
-const MEDIA_PREFIXES = ['iVBORw0KGgo', '/9j/', 'R0lGOD', 'UklGR', 'JVBERi0', 'SUQz', 'AAAAIGZ0eXA', 'AAAAHGZ0eXA', 'AAAAGGZ0eXA', 'AAABAA', 'Qk', 'd09GR', 'T2dnUw', 'GkXfo'];
+// Media files by their magic bytes: a vision request carrying a PNG is not exfiltration.
+const MEDIA_MAGIC: ReadonlyArray<readonly [offset: number, bytes: readonly number[]]> = [
+  [0, [0x89, 0x50, 0x4e, 0x47]], // PNG
+  [0, [0xff, 0xd8, 0xff]], // JPEG
+  [0, [0x47, 0x49, 0x46, 0x38]], // GIF
+  [0, [0x52, 0x49, 0x46, 0x46]], // RIFF: WebP, WAV, AVI
+  [0, [0x25, 0x50, 0x44, 0x46]], // PDF
+  [0, [0x49, 0x44, 0x33]], // MP3 (ID3)
+  [4, [0x66, 0x74, 0x79, 0x70]], // ISO BMFF: MP4, HEIC, AVIF
+  [0, [0x4f, 0x67, 0x67, 0x53]], // Ogg
+  [0, [0x1a, 0x45, 0xdf, 0xa3]], // WebM/Matroska
+  [0, [0x77, 0x4f, 0x46, 0x46]], // WOFF
+  [0, [0x77, 0x4f, 0x46, 0x32]], // WOFF2
+  [0, [0x00, 0x00, 0x01, 0x00]], // ICO
+];
+
+function isMedia(base64Head: string): boolean {
+  const bytes = Buffer.from(base64Head.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  return MEDIA_MAGIC.some(([off, magic]) => magic.every((b, i) => bytes[off + i] === b));
+}
 
 function exemptBlob(text: string, start: number, blob: string): boolean {
-  const head = blob.replace(/[\r\n]/g, '').slice(0, 16);
-  if (MEDIA_PREFIXES.some((p) => head.startsWith(p))) return true;
+  if (isMedia(blob.replace(/[\r\n]/g, '').slice(0, 24))) return true;
   const lead = text.slice(Math.max(0, start - 80), start);
   if (/data:(?:image|audio|video|font)\/[\w.+-]+;base64,$/i.test(lead)) return true;
   return /-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|PGP PUBLIC KEY BLOCK|X509 CRL|CERTIFICATE REQUEST)-----\s*$/.test(lead);
