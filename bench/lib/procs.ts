@@ -16,6 +16,10 @@ export interface ProcSet {
   start(name: string, cmd: string, args: readonly string[], opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): Proc;
   stop(proc: Proc): Promise<void>;
   stopAll(): Promise<void>;
+  /** Runs a short-lived process to completion and returns its stdout; SIGKILLed after timeoutMs. */
+  capture(name: string, cmd: string, args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** PIDs still running, for the synchronous exit handler. */
+  pids(): number[];
 }
 
 /** A registry of started processes; stopAll() is called from finally and from the exit/signal handlers. */
@@ -53,7 +57,33 @@ export function createProcSet(): ProcSet {
     await Promise.all([...live].map((p) => stop(p)));
   }
 
-  return { start, stop, stopAll };
+  function capture(name: string, cmd: string, args: readonly string[], timeoutMs: number) {
+    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(cmd, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc: Proc = { name, pid: child.pid ?? -1, child, logFile: '', exited: () => child.exitCode !== null || child.signalCode !== null };
+      live.add(proc);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => {
+        stderr += `\n${name}: killed after ${timeoutMs} ms`;
+        signal(proc.pid, 'SIGKILL');
+      }, timeoutMs);
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        live.delete(proc);
+        resolve({ code, stdout, stderr });
+      });
+      child.once('error', (e) => {
+        clearTimeout(timer);
+        live.delete(proc);
+        resolve({ code: -1, stdout, stderr: stderr + String(e) });
+      });
+    });
+  }
+
+  return { start, stop, stopAll, capture, pids: () => [...live].map((p) => p.pid) };
 }
 
 /** Synchronous last resort for process 'exit': SIGKILL every PID still recorded. */

@@ -331,7 +331,9 @@ export async function checkInvariants(env: Env, extraSecrets: readonly string[] 
   const log = env.s.rawLog();
   for (const value of [SECRET, ...extraSecrets]) {
     expect(findSecret(seen, value), 'G1: the agent never receives the secret in any encoding').toBeNull();
-    expect(findSecret(log, value), 'G3: the secret is never in the logs').toBeNull();
+    const leak = findSecret(log, value);
+    const where = leak === null ? '' : log.split('\n').find((l) => l.includes(leak))?.slice(0, 400);
+    expect(leak, `G3: the secret is never in the logs; found in: ${where}`).toBeNull();
   }
   for (const line of log.split('\n').filter((l) => l.length > 0)) {
     expect(() => JSON.parse(line), `G5: every log line is JSON: ${line.slice(0, 120)}`).not.toThrow();

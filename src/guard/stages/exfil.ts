@@ -50,7 +50,9 @@ function exemptBlob(text: string, start: number, blob: string): boolean {
   if (isMedia(blob.replace(/[\r\n]/g, '').slice(0, 24))) return true;
   const lead = text.slice(Math.max(0, start - 80), start);
   if (/data:(?:image|audio|video|font)\/[\w.+-]+;base64,$/i.test(lead)) return true;
-  return /-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|PGP PUBLIC KEY BLOCK|X509 CRL|CERTIFICATE REQUEST)-----\s*$/.test(lead);
+  // '-' is a base64url character, so a PEM header's dashes start the run: look a little into it too.
+  const around = text.slice(Math.max(0, start - 40), start + 40);
+  return /-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|PGP PUBLIC KEY BLOCK|X509 CRL|CERTIFICATE REQUEST)-----/.test(around);
 }
 
 function blobs(text: string, report: (s: number, e: number, rule: string) => void): void {
