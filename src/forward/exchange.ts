@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { BadRequestError, GuardBlockedError, PolicyDeniedError, RateLimitedError, SluiceError, TooLargeError, type AuditDecision } from '../errors.ts';
 import { writeAudit, type ExchangeRecord } from '../audit/index.ts';
-import type { AuditFinding, ExchangeContext, GuardReport, RequestHead } from '../guard/types.ts';
+import type { AuditFinding, BodyFilter, ExchangeContext, GuardReport, RequestHead } from '../guard/types.ts';
 import type { Decision } from '../policy/types.ts';
 import { denialMessage } from '../policy/index.ts';
 import type { SecretValue } from '../secrets/types.ts';
@@ -22,6 +22,8 @@ interface Progress {
   readonly record: ExchangeRecord;
   readonly findings: AuditFinding[];
   redacted: boolean;
+  /** Body filters of this exchange; their reports are read when the audit line is written. */
+  readonly filters: BodyFilter[];
   /** Milliseconds spent deciding, waiting for upstream headers, and in the guard's head checks. */
   readonly timings: { decisionMs?: number; upstreamMs?: number; guardMs?: number };
 }
@@ -29,7 +31,7 @@ interface Progress {
 export async function handleExchange(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, origin: RequestOrigin): Promise<void> {
   const started = performance.now();
   const done = ctx.inflight.add();
-  const progress: Progress = { record: initialRecord(req, origin), findings: [], redacted: false, timings: {} };
+  const progress: Progress = { record: initialRecord(req, origin), findings: [], redacted: false, filters: [], timings: {} };
   res.once('close', () => {
     finishRecord(ctx, progress, res, started);
     done();
@@ -77,7 +79,7 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
   const dialled = await ctx.dial(target.authority, decision.allowPrivate);
 
   const body = await prepareBody(ctx, ex, req, decision, secret, p);
-  const head = finalHead(ctx, target, headCheck.head, decision, secret, body.decoded);
+  const head = finalHead(ctx, target, headCheck.head, decision, secret, body);
   const upstreamStarted = performance.now();
   const upstream = await ctx.upstream.request(
     { scheme: target.scheme, host: target.authority.host, port: target.authority.port, address: dialled.address, kind: target.authority.kind },
@@ -87,9 +89,8 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
   r.status = upstream.statusCode;
   const relayed = await relayResponse(ctx.guard, ex, req, res, upstream, (n) => {
     r.bytesOut += n;
-  });
+  }, (filter) => p.filters.push(filter));
   note(p, relayed.head);
-  if (relayed.body) note(p, relayed.body.report());
 }
 
 async function prepareBody(
@@ -99,28 +100,33 @@ async function prepareBody(
   decision: Decision,
   secret: SecretValue | null,
   p: Progress,
-): Promise<{ body: Buffer | Readable | null; decoded: boolean }> {
+): Promise<{ body: Buffer | Readable | null; decoded: boolean; charset?: string }> {
   if (!hasRequestBody(req)) return { body: null, decoded: false };
   const contentType = headerOf(req, 'content-type') ?? '';
   const filter = ctx.guard.requestBody(ex, contentType, headerOf(req, 'content-encoding') ?? 'identity');
   if (!filter && decision.guard.request === 'off') p.record.guardSkipped = 'request body scanning is off for this host';
   const transforms: Transform[] = [byteCounter((n) => (p.record.bytesIn += n))];
-  if (filter) transforms.push(filter.stream);
-  if (secret && decision.credential) transforms.push(createPlaceholderBodyTransform(decision.credential, secret, contentType));
-  try {
-    const body = await firstScannedBytes(req, transforms);
-    if (filter) filter.stream.once('end', () => note(p, filter.report()));
-    return { body, decoded: filter !== null && filter.outputEncoding === 'identity' };
-  } catch (e) {
-    if (filter) note(p, filter.report());
-    throw e;
+  if (filter) {
+    transforms.push(filter.stream);
+    p.filters.push(filter);
   }
+  if (secret && decision.credential) transforms.push(createPlaceholderBodyTransform(decision.credential, secret, contentType));
+  const body = await firstScannedBytes(req, transforms);
+  return { body, decoded: filter !== null && filter.outputEncoding === 'identity', ...(filter?.outputCharset ? { charset: filter.outputCharset } : {}) };
 }
 
 /** Strip → (guard already ran) → inject exactly once, after the final routing decision (THREATS 2.6). */
-function finalHead(ctx: ProxyContext, target: RequestTarget, scanned: RequestHead, decision: Decision, secret: SecretValue | null, decoded: boolean): { target: string; headers: [string, string][] } {
+function finalHead(
+  ctx: ProxyContext,
+  target: RequestTarget,
+  scanned: RequestHead,
+  decision: Decision,
+  secret: SecretValue | null,
+  body: { decoded: boolean; charset?: string },
+): { target: string; headers: [string, string][] } {
   let headers: HeaderPairs = scanned.headers.map(([k, v]) => [k, v]);
-  if (decoded) headers = withoutHeaders(headers, ['content-encoding']);
+  if (body.decoded) headers = withoutHeaders(headers, ['content-encoding']);
+  if (body.charset) headers = headers.map(([k, v]) => (k.toLowerCase() === 'content-type' ? [k, withCharset(v, body.charset!)] : [k, v]));
   headers.unshift(['host', hostHeaderFor(target)]);
   headers.push(['via', `1.1 sluice-${ctx.instanceId}`]);
   let head = { target: scanned.target, headers };
@@ -129,6 +135,12 @@ function finalHead(ctx: ProxyContext, target: RequestTarget, scanned: RequestHea
     head = injectCredential(head, decision.credential, secret);
   }
   return head;
+}
+
+/** The guard re-encoded the body (e.g. windows-1252 to UTF-8): say so in Content-Type. */
+function withCharset(contentType: string, charset: string): string {
+  const base = contentType.split(';').filter((p) => !/^\s*charset=/i.test(p)).join(';');
+  return `${base}; charset=${charset}`;
 }
 
 /** Host as clients write it: the port only when it is not the scheme's default (signatures such as AWS SigV4 cover Host). */
@@ -212,6 +224,7 @@ function initialRecord(req: IncomingMessage, origin: RequestOrigin): ExchangeRec
 function finishRecord(ctx: ProxyContext, p: Progress, res: ServerResponse, started: number): void {
   const r = p.record;
   r.durationMs = performance.now() - started;
+  for (const filter of p.filters) note(p, filter.report());
   r.findings = p.findings;
   if (r.status === 0) r.status = res.statusCode;
   if (r.decision === 'allow') {

@@ -23,6 +23,7 @@ export async function relayResponse(
   res: ServerResponse,
   upstream: UpstreamResponse,
   onBytesOut: (n: number) => void,
+  onFilter: (filter: BodyFilter) => void,
 ): Promise<RelayResult> {
   const baseHead = { status: upstream.statusCode, headers: endToEndResponseHeaders(upstream.headers) };
   const checked = guard.checkResponseHead(ex, baseHead);
@@ -34,10 +35,15 @@ export async function relayResponse(
     await pipe(upstream.body, res, onBytesOut);
     return { head: checked.report, body: null };
   }
+  onFilter(filter);
   headers = withoutHeaders(headers, filter.outputEncoding === 'identity' ? ['content-length', 'content-encoding'] : ['content-length']);
   pipeline(upstream.body, filter.stream, () => undefined);
   const iterator = filter.stream[Symbol.asyncIterator]();
   const first = await iterator.next();
+  const annotations = filter.annotations?.() ?? {};
+  if (Object.keys(annotations).length > 0) {
+    headers = [...withoutHeaders(headers, Object.keys(annotations)), ...Object.entries(annotations).map(([k, v]): [string, string] => [k, String(v)])];
+  }
   res.writeHead(upstream.statusCode, flatten(headers));
   const rest = Readable.from(
     (async function* relay() {

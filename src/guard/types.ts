@@ -104,6 +104,11 @@ export interface BodyFilter {
   readonly outputCharset?: string;
   /** Every finding with its span in the decoded body (for `sluice scan`); never the matched text. */
   findings?(): readonly Finding[];
+  /**
+   * Response headers to add or replace (finding summary, annotate marker id, transcoded charset). Read once the
+   * first output chunk exists, which is when the first window's findings are known.
+   */
+  annotations?(): Readonly<Record<string, string>>;
 }
 
 export interface ResponseHead {

@@ -47,7 +47,11 @@ function isMedia(base64Head: string): boolean {
 }
 
 function exemptBlob(text: string, start: number, blob: string): boolean {
-  if (isMedia(blob.replace(/[\r\n]/g, '').slice(0, 24))) return true;
+  // The run may begin with the tail of a line of prose before the newline: try the first few line starts.
+  const lines = blob.split('\n', 4);
+  for (let i = 0, at = 0; i < lines.length; at += lines[i]!.length + 1, i++) {
+    if (isMedia(blob.slice(at).replace(/[\r\n]/g, '').slice(0, 24))) return true;
+  }
   const lead = text.slice(Math.max(0, start - 80), start);
   if (/data:(?:image|audio|video|font)\/[\w.+-]+;base64,$/i.test(lead)) return true;
   // '-' is a base64url character, so a PEM header's dashes start the run: look a little into it too.
