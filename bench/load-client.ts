@@ -7,6 +7,7 @@ import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { uploadBody } from './lib/bodies.ts';
+import { UPSTREAM_ADDR } from './lib/certs.ts';
 import { percentile } from './lib/stats.ts';
 
 export type ClientJob =
@@ -28,8 +29,8 @@ export interface Common {
 
 // Direct requests resolve every bench name to loopback, as the proxies do through their hosts files.
 const loopbackLookup = ((_host: string, options: { all?: boolean }, cb: (...args: unknown[]) => void) => {
-  if (options.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
-  else cb(null, '127.0.0.1', 4);
+  if (options.all) cb(null, [{ address: UPSTREAM_ADDR, family: 4 }]);
+  else cb(null, UPSTREAM_ADDR, 4);
 }) as unknown as LookupFunction;
 
 function dispatcher(common: Common, connections: number): Dispatcher {
@@ -39,7 +40,8 @@ function dispatcher(common: Common, connections: number): Dispatcher {
 }
 
 async function get(d: Dispatcher, url: string, common: Common): Promise<number> {
-  const res = await request(url, { dispatcher: d, headers: common.headers });
+  // A fresh object each time: undici's ProxyAgent writes `host` into the headers object it is given.
+  const res = await request(url, { dispatcher: d, headers: { ...common.headers } });
   let bytes = 0;
   for await (const chunk of res.body) bytes += (chunk as Buffer).length;
   if (res.statusCode !== 200) throw new Error(`GET ${url}: status ${res.statusCode}`);
@@ -116,7 +118,7 @@ async function upload(job: Extract<ClientJob, { figure: 'upload' }>) {
     if (res.statusCode !== 200) throw new Error(`upload: status ${res.statusCode}: ${text.slice(0, 300)}`);
     return JSON.parse(text) as { received: number };
   };
-  await request(`https://${c.host}:${c.appPort}/warm`, { dispatcher: d, headers: c.headers }).then((r) => r.body.dump());
+  await request(`https://${c.host}:${c.appPort}/warm`, { dispatcher: d, headers: { ...c.headers } }).then((r) => r.body.dump());
   const start = performance.now();
   const { received } = await post();
   const seconds = (performance.now() - start) / 1000;
@@ -129,12 +131,12 @@ async function upload(job: Extract<ClientJob, { figure: 'upload' }>) {
 async function sse(job: Extract<ClientJob, { figure: 'sse' }>) {
   const c = job.common;
   const d = dispatcher(c, 1);
-  await request(`https://${c.host}:${c.appPort}/warm`, { dispatcher: d, headers: c.headers }).then((r) => r.body.dump());
+  await request(`https://${c.host}:${c.appPort}/warm`, { dispatcher: d, headers: { ...c.headers } }).then((r) => r.body.dump());
   const first: number[] = [];
   const third: number[] = [];
   for (let i = 0; i < job.samples; i++) {
     const start = performance.now();
-    const res = await request(`https://${c.host}:${c.appPort}/sse`, { dispatcher: d, headers: c.headers });
+    const res = await request(`https://${c.host}:${c.appPort}/sse`, { dispatcher: d, headers: { ...c.headers } });
     let seen = 0;
     let text = '';
     for await (const chunk of res.body) {
@@ -153,7 +155,7 @@ async function sse(job: Extract<ClientJob, { figure: 'sse' }>) {
 }
 
 async function tcp(job: Extract<ClientJob, { figure: 'tcp' }>) {
-  const socket = net.connect({ host: '127.0.0.1', port: job.port });
+  const socket = net.connect({ host: UPSTREAM_ADDR, port: job.port });
   await new Promise<void>((r, j) => socket.once('connect', r).once('error', j));
   const chunk = Buffer.alloc(256 * 1024, 7);
   let bytes = 0;

@@ -5,10 +5,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makeCerts, hostsFile } from './lib/certs.ts';
+import { coldName, makeCerts, hostsFile } from './lib/certs.ts';
 import { describeMachine, opensslSpeed } from './lib/machine.ts';
 import { coldTags, commonFor, measureRound, runClient, type MeasureContext, type RoundResult, type Settings } from './lib/measure.ts';
 import { startMitmdump, startSquid, startTinyproxy, type OtherStartOptions } from './lib/other-targets.ts';
+import { heyAvailable } from './lib/hey.ts';
 import { createProcSet, killSync, type ProcSet } from './lib/procs.ts';
 import { goals, markdown, summarise, type Report } from './lib/report.ts';
 import { startSluiceTarget } from './lib/sluice-targets.ts';
@@ -25,8 +26,8 @@ interface Candidate {
   start(): Promise<Target>;
 }
 
-function candidates(dir: string, other: OtherStartOptions, ports: number[], procs: ProcSet): Candidate[] {
-  const sluiceOpts = { dir, certs: other.certs, ports, node: NODE };
+function candidates(dir: string, other: OtherStartOptions, ports: number[], names: string[], procs: ProcSet): Candidate[] {
+  const sluiceOpts = { dir, certs: other.certs, ports, node: NODE, names };
   const direct: Target = { id: 'direct', label: 'direct', mode: 'direct', proxy: null, pid: null, headers: {}, note: '' };
   return [
     { id: 'direct', label: 'direct', start: async () => direct },
@@ -87,10 +88,11 @@ async function main(procs: ProcSet, scratch: string[]): Promise<void> {
   const hosts = path.join(dir, 'hosts');
   hostsFile(hosts, coldTags(settings));
   const upstream = await startUpstream(path.join(dir, 'upstream'), certs, procs, NODE);
-  const ctx: MeasureContext = { procs, node: NODE, caFile: certs.caCert, staticPort: upstream.staticPort, appPort: upstream.appPort, settings };
+  const useHey = heyAvailable() && upstream.staticPort === 443 && !process.argv.includes('--no-hey');
+  const ctx: MeasureContext = { procs, node: NODE, caFile: certs.caCert, staticPort: upstream.staticPort, appPort: upstream.appPort, settings, hostsFile: hosts, useHey };
   const refs = await references(ctx, upstream.tcpPort, quick);
   log(`references: ${JSON.stringify(refs)}`);
-  const list = candidates(dir, { dir, certs, hostsFile: hosts }, [upstream.staticPort, upstream.appPort], procs).filter((c) => !only || only.has(c.id));
+  const list = candidates(dir, { dir, certs, hostsFile: hosts }, [upstream.staticPort, upstream.appPort], coldTags(settings).map(coldName), procs).filter((c) => !only || only.has(c.id));
   const { targets, skipped } = await startTargets(list, ctx);
 
   const rounds: RoundResult[] = [];
@@ -110,6 +112,7 @@ async function main(procs: ProcSet, scratch: string[]): Promise<void> {
   const report: Report = {
     date: new Date().toISOString(),
     quick,
+    loadClient: ctx.useHey ? 'hey -x (Go, keep-alive, one CONNECT per connection)' : 'undici ProxyAgent (bench/load-client.ts)',
     settings,
     machine,
     references: refs,

@@ -13,6 +13,7 @@ interface Options {
   readonly key: string;
   readonly port: number;
   readonly tcpPort: number;
+  readonly host: string;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Options;
@@ -71,8 +72,8 @@ const tcpSink = net.createServer((socket) => {
   socket.on('error', () => undefined);
 });
 
-server.listen(options.port, '127.0.0.1');
-tcpSink.listen(options.tcpPort, '127.0.0.1');
+server.listen(options.port, options.host);
+tcpSink.listen(options.tcpPort, options.host);
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {
     server.closeAllConnections();

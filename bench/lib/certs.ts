@@ -14,6 +14,8 @@ export interface BenchCerts {
 }
 
 export const BENCH_DOMAIN = 'bench.test';
+/** The upstream's own loopback address, so nginx can take port 443 without colliding with 127.0.0.1:443. */
+export const UPSTREAM_ADDR = '127.0.0.2';
 
 function openssl(args: readonly string[], cwd: string): void {
   execFileSync('openssl', [...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -32,7 +34,7 @@ export function makeCerts(dir: string): BenchCerts {
   openssl(['req', '-new', '-key', p('server-key.pem'), '-subj', `/CN=${BENCH_DOMAIN}`, '-out', p('server.csr')], dir);
   fs.writeFileSync(
     p('server.ext'),
-    `subjectAltName=DNS:${BENCH_DOMAIN},DNS:*.${BENCH_DOMAIN},IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
+    `subjectAltName=DNS:${BENCH_DOMAIN},DNS:*.${BENCH_DOMAIN},IP:127.0.0.1,IP:${UPSTREAM_ADDR}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
   );
   openssl(
     ['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca-key.pem'), '-CAcreateserial', '-days', '30', '-sha256',
@@ -40,7 +42,9 @@ export function makeCerts(dir: string): BenchCerts {
     dir,
   );
   fs.writeFileSync(p('ca-combined.pem'), fs.readFileSync(p('ca-key.pem'), 'utf8') + fs.readFileSync(p('ca.pem'), 'utf8'));
-  for (const f of fs.readdirSync(dir)) fs.chmodSync(p(f), 0o644); // squid and nginx workers drop to unprivileged users
+  // Certificates are world-readable (squid's helpers and nginx workers run unprivileged); keys stay 0600
+  // (Sluice warns about a readable CA key; the proxies read keys before dropping privileges).
+  for (const f of fs.readdirSync(dir)) fs.chmodSync(p(f), f.includes('key') || f.includes('combined') ? 0o600 : 0o644);
   return {
     caCert: p('ca.pem'),
     caKey: p('ca-key.pem'),
@@ -50,7 +54,7 @@ export function makeCerts(dir: string): BenchCerts {
   };
 }
 
-/** Names the proxies must resolve to 127.0.0.1: the warm host and one fresh name per cold request. */
+/** Names the proxies must resolve to the upstream address: the warm host and one fresh name per cold request. */
 export function coldName(tag: string): string {
   return `cold-${tag}.${BENCH_DOMAIN}`;
 }
@@ -58,6 +62,8 @@ export function coldName(tag: string): string {
 export function hostsFile(file: string, coldTags: readonly string[]): void {
   const names = [BENCH_DOMAIN, ...coldTags.map(coldName)];
   const lines = ['127.0.0.1 localhost'];
-  for (let i = 0; i < names.length; i += 8) lines.push(`127.0.0.1 ${names.slice(i, i + 8).join(' ')}`);
+  for (let i = 0; i < names.length; i += 8) lines.push(`${UPSTREAM_ADDR} ${names.slice(i, i + 8).join(' ')}`);
   fs.writeFileSync(file, lines.join('\n') + '\n', { mode: 0o644 });
+  // Any name missed by the hosts file fails at once on loopback instead of asking the machine's real resolver.
+  fs.writeFileSync(`${file}.resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n', { mode: 0o644 });
 }

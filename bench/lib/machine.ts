@@ -1,6 +1,6 @@
 // The machine the numbers came from, and the reference limits: one core's AEAD throughput (openssl speed)
 // and raw loopback TCP throughput (measured by the load client against the upstream's TCP sink).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 
@@ -17,11 +17,11 @@ export interface Machine {
 
 function firstLine(cmd: string, args: readonly string[]): string {
   try {
-    const out = execFileSync(cmd, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-    return out.split('\n').find((l) => l.trim().length > 0)?.trim() ?? '';
-  } catch (e) {
-    const err = e as { stderr?: string };
-    return (err.stderr ?? '').split('\n').find((l) => l.trim().length > 0)?.trim() ?? 'not installed';
+    const out = spawnSync(cmd, [...args], { encoding: 'utf8', timeout: 20_000 });
+    if (out.error) return 'not installed';
+    return `${out.stdout}\n${out.stderr}`.split('\n').find((l) => l.trim().length > 0)?.trim() ?? '';
+  } catch {
+    return 'not installed';
   }
 }
 
@@ -46,6 +46,7 @@ export function describeMachine(): Machine {
       tinyproxy: firstLine('/usr/bin/tinyproxy', ['-v']),
       mitmproxy: firstLine('/usr/bin/mitmdump', ['--version']),
       openssl: firstLine('openssl', ['version']),
+      hey: firstLine('dpkg-query', ['-W', '-f', '${Version}', 'hey']),
     },
   };
 }

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { ClientJob, Common } from '../load-client.ts';
 import { coldName, BENCH_DOMAIN } from './certs.ts';
+import { heyRps, type RpsResult } from './hey.ts';
 import { cpuDelta, memoryOf, treeCpu, type ProcSet } from './procs.ts';
 import type { Target } from './target.ts';
 
@@ -29,6 +30,9 @@ export interface MeasureContext {
   readonly staticPort: number;
   readonly appPort: number;
   readonly settings: Settings;
+  readonly hostsFile: string;
+  /** Small-GET load with hey (true) or the undici client (false). */
+  readonly useHey: boolean;
 }
 
 export const CLIENT = path.resolve('bench/load-client.ts');
@@ -75,14 +79,16 @@ export async function measureRound(target: Target, round: number, ctx: MeasureCo
   for (const concurrency of [1, 32]) {
     await attempt(`c${concurrency}`, async () => {
       const before = target.pid ? treeCpu(target.pid) : null;
-      const r = await runClient(ctx, { figure: 'rps', concurrency, warmupMs: s.warmupMs, durationMs: s.durationMs, common }, loadTimeout);
-      metrics[`rps_c${concurrency}`] = r['rps'] as number;
-      metrics[`p50_c${concurrency}`] = r['p50'] as number;
-      metrics[`p99_c${concurrency}`] = r['p99'] as number;
-      metrics[`errors_c${concurrency}`] = r['errors'] as number;
+      const r = ctx.useHey
+        ? await heyRps(ctx.procs, ctx.hostsFile, common, concurrency, s.warmupMs, s.durationMs)
+        : ((await runClient(ctx, { figure: 'rps', concurrency, warmupMs: s.warmupMs, durationMs: s.durationMs, common }, loadTimeout)) as unknown as RpsResult);
+      metrics[`rps_c${concurrency}`] = r.rps;
+      metrics[`p50_c${concurrency}`] = r.p50;
+      metrics[`p99_c${concurrency}`] = r.p99;
+      metrics[`errors_c${concurrency}`] = r.errors;
       if (before && target.pid) {
         const cpu = cpuDelta(before, treeCpu(target.pid));
-        metrics[`cpu_ms_per_10k_c${concurrency}`] = ((cpu * 1000) / (r['total'] as number)) * 10_000;
+        metrics[`cpu_ms_per_10k_c${concurrency}`] = ((cpu * 1000) / r.total) * 10_000;
       }
     });
   }

@@ -6,19 +6,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchCerts } from './certs.ts';
-import { freePort, waitForPort, type ProcSet } from './procs.ts';
+import { freePort, waitForPort, withPrivateResolver, type ProcSet } from './procs.ts';
 import type { Target } from './target.ts';
 
 export interface OtherStartOptions {
   readonly dir: string;
   readonly certs: BenchCerts;
   readonly hostsFile: string;
-}
-
-/** unshare -m execs the shell, which execs the proxy: the PID we hold is the proxy's own. */
-function withHosts(hostsFile: string, cmd: string, args: readonly string[]): [string, string[]] {
-  const quoted = [cmd, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  return ['unshare', ['-m', 'sh', '-c', `mount --bind '${hostsFile}' /etc/hosts && exec ${quoted}`]];
 }
 
 export async function startTinyproxy(opts: OtherStartOptions, procs: ProcSet): Promise<Target> {
@@ -41,7 +35,7 @@ export async function startTinyproxy(opts: OtherStartOptions, procs: ProcSet): P
       '',
     ].join('\n'),
   );
-  const [cmd, args] = withHosts(opts.hostsFile, '/usr/bin/tinyproxy', ['-d', '-c', conf]);
+  const [cmd, args] = withPrivateResolver(opts.hostsFile, '/usr/bin/tinyproxy', ['-d', '-c', conf]);
   const proc = procs.start('tinyproxy', cmd, args, { logFile: path.join(dir, 'stdout.log') });
   await waitForPort(port, 10_000, proc);
   return { id: 'tinyproxy', label: 'tinyproxy (tunnel)', mode: 'tunnel', proxy: `http://127.0.0.1:${port}`, pid: proc.pid, headers: {}, note: '' };
@@ -114,7 +108,7 @@ export async function startMitmdump(opts: OtherStartOptions, procs: ProcSet): Pr
   fs.copyFileSync(opts.certs.caCombined, path.join(confdir, 'mitmproxy-ca.pem'));
   fs.copyFileSync(opts.certs.caCert, path.join(confdir, 'mitmproxy-ca-cert.pem'));
   const port = await freePort();
-  const [cmd, args] = withHosts(opts.hostsFile, '/usr/bin/mitmdump', [
+  const [cmd, args] = withPrivateResolver(opts.hostsFile, '/usr/bin/mitmdump', [
     '--listen-host', '127.0.0.1',
     '--listen-port', String(port),
     '--set', `confdir=${confdir}`,

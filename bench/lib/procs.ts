@@ -48,8 +48,9 @@ export function createProcSet(): ProcSet {
     if (proc.exited()) return;
     const gone = new Promise<void>((r) => proc.child.once('exit', () => r()));
     signal(proc.pid, 'SIGTERM');
-    const timer = setTimeout(() => signal(proc.pid, 'SIGKILL'), 3000);
-    await Promise.race([gone, sleep(5000)]);
+    // Sluice drains for up to limits.drainTimeoutMs (2 s in the bench config) and then writes any --cpu-prof.
+    const timer = setTimeout(() => signal(proc.pid, 'SIGKILL'), 8000);
+    await Promise.race([gone, sleep(10_000)]);
     clearTimeout(timer);
   }
 
@@ -86,6 +87,17 @@ export function createProcSet(): ProcSet {
   return { start, stop, stopAll, capture, pids: () => [...live].map((p) => p.pid) };
 }
 
+/**
+ * The command wrapped so that it runs in a private mount namespace with the bench hosts file (and a resolver
+ * that points at loopback) bound over /etc: it resolves the bench names, and nothing else leaves the machine.
+ * unshare execs sh, which execs the command, so the PID we hold is the command's own.
+ */
+export function withPrivateResolver(hostsFile: string, cmd: string, args: readonly string[]): [string, string[]] {
+  const q = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  const script = `mount --bind ${q(hostsFile)} /etc/hosts && mount --bind ${q(`${hostsFile}.resolv.conf`)} /etc/resolv.conf && exec ${[cmd, ...args].map(q).join(' ')}`;
+  return ['unshare', ['-m', 'sh', '-c', script]];
+}
+
 /** Synchronous last resort for process 'exit': SIGKILL every PID still recorded. */
 export function killSync(pids: readonly number[]): void {
   for (const pid of pids) signal(pid, 'SIGKILL');
@@ -104,12 +116,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port, or throws after timeoutMs. */
-export async function waitForPort(port: number, timeoutMs: number, proc?: Proc): Promise<void> {
+export async function waitForPort(port: number, timeoutMs: number, proc?: Proc, host = '127.0.0.1'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc?.exited()) throw new Error(`${proc.name} exited before listening (see ${proc.logFile})`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
+      const s = net.connect({ host, port }, () => {
         s.destroy();
         resolve(true);
       });
@@ -118,15 +130,15 @@ export async function waitForPort(port: number, timeoutMs: number, proc?: Proc):
     if (ok) return;
     await sleep(100);
   }
-  throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms${proc ? ` (${proc.name}, see ${proc.logFile})` : ''}`);
+  throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms${proc ? ` (${proc.name}, see ${proc.logFile})` : ''}`);
 }
 
 /** A free loopback port (bind to 0, read, close). Racy in theory; fine on a bench machine. */
-export async function freePort(): Promise<number> {
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, host, () => {
       const port = (srv.address() as net.AddressInfo).port;
       srv.close(() => resolve(port));
     });

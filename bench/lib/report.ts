@@ -16,6 +16,8 @@ export interface Summary {
 export interface Report {
   readonly date: string;
   readonly quick: boolean;
+  /** What drove the small-GET load: hey (Go) or the undici client. */
+  readonly loadClient: string;
   readonly settings: Settings;
   readonly machine: Machine;
   readonly references: Record<string, number>;
@@ -135,7 +137,7 @@ export function markdown(r: Report): string {
     `# Sluice benchmark${r.quick ? ' (quick)' : ''}`,
     '',
     `Run ${r.date} with \`node bench/run.ts${r.quick ? ' --quick' : ''}\`: ${r.settings.rounds} interleaved rounds, medians; ratio to direct in parentheses.`,
-    `Load runs ${r.settings.durationMs / 1000} s after ${r.settings.warmupMs / 1000} s warm-up; cold = median of ${r.settings.coldSamples} fresh clients per round.`,
+    `Small-GET load by ${r.loadClient}, ${r.settings.durationMs / 1000} s after ${r.settings.warmupMs / 1000} s warm-up; cold = median of ${r.settings.coldSamples} fresh clients per round.`,
     '',
     `Machine: ${mc.nproc} cores (${mc.cpuModel}), ${mc.memoryGiB} GiB, ${mc.os}, kernel ${mc.kernel}, Node ${mc.node}. ` +
       `Load average at start: ${mc.loadAverageAtStart.join(', ')} (shared machine: client, proxy and upstream share the cores).`,

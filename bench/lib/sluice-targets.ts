@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { BENCH_DOMAIN, type BenchCerts } from './certs.ts';
+import { BENCH_DOMAIN, UPSTREAM_ADDR, type BenchCerts } from './certs.ts';
 import { sleep, type ProcSet } from './procs.ts';
 import type { Target } from './target.ts';
 
@@ -27,7 +27,7 @@ const FULL_GUARD = {
   pii: { email: 'redact', phone: 'redact', card: 'block', iban: 'redact', ssn: 'redact' },
 };
 
-function hostEntries(variant: SluiceVariant, ports: readonly number[]): unknown[] {
+function hostEntries(variant: SluiceVariant, ports: readonly number[], names: readonly string[]): unknown[] {
   const base = { ports: [...ports], allowPrivate: ['127.0.0.0/8'] };
   const extra: Record<string, unknown> =
     variant === 'tunnel'
@@ -35,7 +35,10 @@ function hostEntries(variant: SluiceVariant, ports: readonly number[]): unknown[
       : variant === 'inspect'
         ? { mode: 'inspect', guard: { request: 'off', response: 'off' } }
         : { mode: 'inspect', credential: { secret: BENCH_SECRET_NAME, type: 'bearer' }, guard: FULL_GUARD };
-  return [BENCH_DOMAIN, `*.${BENCH_DOMAIN}`].map((host) => ({ host, ...base, ...extra }));
+  // A credential binds to exact names only (a wildcard could hand it to any subdomain), so the injecting target
+  // lists the warm host and every cold name.
+  const hosts = variant === 'full' ? [BENCH_DOMAIN, ...names] : [BENCH_DOMAIN, `*.${BENCH_DOMAIN}`];
+  return hosts.map((host) => ({ host, ...base, ...extra }));
 }
 
 export interface SluiceStartOptions {
@@ -43,6 +46,8 @@ export interface SluiceStartOptions {
   readonly certs: BenchCerts;
   readonly ports: readonly number[];
   readonly node: string;
+  /** Every cold-request host name (exact policy entries for the injecting target). */
+  readonly names: readonly string[];
   /** Extra node flags, e.g. --cpu-prof for the profiling run. */
   readonly nodeArgs?: readonly string[];
 }
@@ -50,7 +55,7 @@ export interface SluiceStartOptions {
 export async function startSluiceTarget(variant: SluiceVariant, opts: SluiceStartOptions, procs: ProcSet): Promise<Target> {
   const dir = path.join(opts.dir, `sluice-${variant}`);
   fs.mkdirSync(path.join(dir, 'policies'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'policies', 'bench.yaml'), YAML.stringify({ hosts: hostEntries(variant, opts.ports) }));
+  fs.writeFileSync(path.join(dir, 'policies', 'bench.yaml'), YAML.stringify({ hosts: hostEntries(variant, opts.ports, opts.names) }));
   const config = {
     listen: ['127.0.0.1:0'],
     stateDir: path.join(dir, 'state'),
@@ -58,11 +63,12 @@ export async function startSluiceTarget(variant: SluiceVariant, opts: SluiceStar
     policies: path.join(dir, 'policies'),
     secrets: [{ type: 'env', prefix: 'SLUICE_SECRET_' }],
     upstream: {
-      resolve: { [BENCH_DOMAIN]: '127.0.0.1', [`*.${BENCH_DOMAIN}`]: '127.0.0.1' },
+      resolve: { [BENCH_DOMAIN]: UPSTREAM_ADDR, [`*.${BENCH_DOMAIN}`]: UPSTREAM_ADDR },
       trustCa: [opts.certs.caCert],
       allowPrivate: ['127.0.0.0/8'],
     },
     log: { level: 'info' },
+    limits: { drainTimeoutMs: 2000 },
   };
   const configFile = path.join(dir, 'sluice.yaml');
   fs.writeFileSync(configFile, YAML.stringify(config));

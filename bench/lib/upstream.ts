@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BenchCerts } from './certs.ts';
+import { UPSTREAM_ADDR, type BenchCerts } from './certs.ts';
 import { freePort, waitForPort, type Proc, type ProcSet } from './procs.ts';
 
 export interface Upstream {
@@ -55,7 +55,7 @@ http {
   types { application/octet-stream bin; }
   default_type application/octet-stream;
   server {
-    listen 127.0.0.1:${port} ssl;
+    listen ${UPSTREAM_ADDR}:${port} ssl;
     server_name _;
     ssl_certificate ${certs.serverCert};
     ssl_certificate_key ${certs.serverKey};
@@ -75,18 +75,38 @@ export async function startUpstream(dir: string, certs: BenchCerts, procs: ProcS
   fs.chmodSync(dir, 0o755);
   writeRandomFile(path.join(www, '1m.bin'), MEDIUM_BYTES);
   writeRandomFile(path.join(www, '100m.bin'), BIG_BYTES);
-  const [staticPort, appPort, tcpPort] = [await freePort(), await freePort(), await freePort()];
-  const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConfig(dir, staticPort, certs));
-  const nginx = procs.start('nginx', '/usr/sbin/nginx', ['-c', conf, '-p', dir, '-e', path.join(dir, 'nginx-error.log')], {
-    logFile: path.join(dir, 'nginx.out'),
-  });
+  const [appPort, tcpPort] = [await freePort(UPSTREAM_ADDR), await freePort(UPSTREAM_ADDR)];
+  // Port 443 so URLs carry no port: hey puts the Host header (with any port) into the TLS SNI, which a strict
+  // interceptor rightly refuses. Falls back to a free port (hey then unusable) if 443 is taken on that address.
+  let staticPort = 443;
+  let nginx: Proc;
+  try {
+    nginx = await startNginx(dir, staticPort, certs, procs);
+  } catch {
+    staticPort = await freePort(UPSTREAM_ADDR);
+    nginx = await startNginx(dir, staticPort, certs, procs);
+  }
   const app = procs.start(
     'upstream-app',
     node,
-    [path.resolve('bench/upstream-server.ts'), JSON.stringify({ cert: certs.serverCert, key: certs.serverKey, port: appPort, tcpPort })],
+    [path.resolve('bench/upstream-server.ts'), JSON.stringify({ cert: certs.serverCert, key: certs.serverKey, port: appPort, tcpPort, host: UPSTREAM_ADDR })],
     { logFile: path.join(dir, 'upstream-app.log') },
   );
-  await Promise.all([waitForPort(staticPort, 10_000, nginx), waitForPort(appPort, 10_000, app), waitForPort(tcpPort, 10_000, app)]);
+  await Promise.all([waitForPort(appPort, 10_000, app, UPSTREAM_ADDR), waitForPort(tcpPort, 10_000, app, UPSTREAM_ADDR)]);
   return { staticPort, appPort, tcpPort, procs: [nginx, app] };
+}
+
+async function startNginx(dir: string, port: number, certs: BenchCerts, procs: ProcSet): Promise<Proc> {
+  const conf = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(conf, nginxConfig(dir, port, certs));
+  const nginx = procs.start('nginx', '/usr/sbin/nginx', ['-c', conf, '-p', dir, '-e', path.join(dir, 'nginx-error.log')], {
+    logFile: path.join(dir, 'nginx.out'),
+  });
+  try {
+    await waitForPort(port, 10_000, nginx, UPSTREAM_ADDR);
+    return nginx;
+  } catch (e) {
+    await procs.stop(nginx);
+    throw e;
+  }
 }

@@ -49,11 +49,16 @@ export async function firstScannedBytes(source: Readable, transforms: readonly T
   }
   return Readable.from(
     (async function* rest() {
-      yield* chunks;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield toBuffer(next.value);
+      try {
+        yield* chunks;
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) return;
+          yield toBuffer(next.value);
+        }
+      } finally {
+        // The upstream request ended early (refused, reset): stop reading the agent's body through the filters.
+        await iterator.return?.();
       }
     })(),
     { objectMode: false },

@@ -25,6 +25,11 @@ export async function relayResponse(
   onBytesOut: (n: number) => void,
   onFilter: (filter: BodyFilter) => void,
 ): Promise<RelayResult> {
+  // The agent going away must stop the upstream transfer at once, even while the guard waits for more bytes
+  // (an endless or stalled upstream would otherwise hold its socket until the body timeout).
+  res.once('close', () => {
+    if (!res.writableFinished) upstream.body.destroy();
+  });
   const baseHead = { status: upstream.statusCode, headers: endToEndResponseHeaders(upstream.headers) };
   const checked = guard.checkResponseHead(ex, baseHead);
   const bodyless = req.method === 'HEAD' || upstream.statusCode === 204 || upstream.statusCode === 304;
@@ -47,11 +52,16 @@ export async function relayResponse(
   res.writeHead(upstream.statusCode, flatten(headers));
   const rest = Readable.from(
     (async function* relay() {
-      if (!first.done) yield first.value as Buffer;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value as Buffer;
+      try {
+        if (!first.done) yield first.value as Buffer;
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) return;
+          yield next.value as Buffer;
+        }
+      } finally {
+        // Stopped early (agent gone, write error): release the filter and with it the upstream body.
+        await iterator.return?.();
       }
     })(),
   );

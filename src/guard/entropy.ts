@@ -31,9 +31,11 @@ export function looksLikePlaceholder(value: string): boolean {
   for (const w of PLACEHOLDER_WORDS) if (lower.includes(w)) return true;
   if (lower.includes('${') || lower.includes('{{') || lower.includes('%(') || lower.includes('...') || lower.includes('***')) return true;
   if (lower.includes('<') && lower.includes('>')) return true;
+  // Indentation is not a placeholder: only runs of a non-space character count.
   let run = 1;
   for (let i = 1; i < value.length; i++) {
-    run = value.charCodeAt(i) === value.charCodeAt(i - 1) ? run + 1 : 1;
+    const c = value.charCodeAt(i);
+    run = c === value.charCodeAt(i - 1) && c > 32 ? run + 1 : 1;
     if (run >= 6) return true;
   }
   return false;

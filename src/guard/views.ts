@@ -4,48 +4,71 @@
 
 export interface View {
   readonly text: string;
-  /** Raw offset where view character i came from (length text.length + 1); null when view === raw. */
-  readonly map: Int32Array | null;
+  /**
+   * One entry of four per decoded escape: view start, view end, raw start, raw end. Between escapes the view
+   * and the raw text are the same characters, shifted. Null when the view is the raw text.
+   */
+  readonly escapes: Int32Array | null;
   readonly rawLength: number;
 }
 
 export function identityView(raw: string): View {
-  return { text: raw, map: null, rawLength: raw.length };
+  return { text: raw, escapes: null, rawLength: raw.length };
 }
 
-/** Raw [start, end) for view [start, end): an end inside one escape's expansion extends to the escape's end. */
+/** Index of the last escape whose view start is <= i, or -1. */
+function escapeAt(esc: Int32Array, i: number): number {
+  let lo = 0;
+  let hi = esc.length / 4 - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (esc[mid * 4]! <= i) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+function rawStartOf(esc: Int32Array, i: number): number {
+  const k = escapeAt(esc, i);
+  if (k === -1) return i;
+  const b = k * 4;
+  return i < esc[b + 1]! ? esc[b + 2]! : i - esc[b + 1]! + esc[b + 3]!;
+}
+
+function rawEndOf(esc: Int32Array, i: number): number {
+  const k = escapeAt(esc, i);
+  if (k === -1) return i + 1;
+  const b = k * 4;
+  return i < esc[b + 1]! ? esc[b + 3]! : i - esc[b + 1]! + esc[b + 3]! + 1;
+}
+
+/** Raw [start, end) for view [start, end): a span touching part of an escape's expansion covers the whole escape. */
 export function viewSpanToRaw(view: View, start: number, end: number): [number, number] {
-  const map = view.map;
-  if (map === null) return [start, end];
-  let rawEnd = map[end]!;
-  if (end > start && end < view.text.length && map[end] === map[end - 1]) {
-    let j = end;
-    while (j < view.text.length && map[j] === map[end - 1]) j++;
-    rawEnd = map[j]!;
+  const esc = view.escapes;
+  if (esc === null) return [start, end];
+  if (end <= start) {
+    const r = start >= view.text.length ? view.rawLength : rawStartOf(esc, start);
+    return [r, r];
   }
-  return [map[start]!, rawEnd];
+  return [rawStartOf(esc, start), rawEndOf(esc, end - 1)];
 }
 
-class ViewBuilder {
-  readonly parts: string[] = [];
-  map: Int32Array;
-  length = 0;
-  constructor(rawLength: number) {
-    this.map = new Int32Array(rawLength + 1);
-  }
-  push(s: string, rawPos: number): void {
-    this.parts.push(s);
-    for (let k = 0; k < s.length; k++) this.map[this.length++] = rawPos;
-  }
-  copy(raw: string, from: number, to: number): void {
-    if (to <= from) return;
-    this.parts.push(raw.slice(from, to));
-    for (let p = from; p < to; p++) this.map[this.length++] = p;
-  }
-  done(rawLength: number): View {
-    this.map[this.length] = rawLength;
-    return { text: this.parts.join(''), map: this.map.subarray(0, this.length + 1), rawLength };
-  }
+/** Build a view with String.prototype.replace: the engine finds escapes, the callback records where. */
+function buildView(raw: string, re: RegExp, decode: (m: string, groups: readonly (string | undefined)[]) => string): View {
+  const marks: number[] = [];
+  let shift = 0;
+  const text = raw.replace(re, (m: string, ...rest: unknown[]) => {
+    const offset = rest[rest.length - 2] as number;
+    const out = decode(m, rest.slice(0, -2) as (string | undefined)[]);
+    const viewStart = offset - shift;
+    marks.push(viewStart, viewStart + out.length, offset, offset + m.length);
+    shift += m.length - out.length;
+    return out;
+  });
+  return marks.length === 0 ? identityView(raw) : { text, escapes: Int32Array.from(marks), rawLength: raw.length };
 }
 
 function codePointText(cp: number, byteDomain: boolean): string {
@@ -54,6 +77,7 @@ function codePointText(cp: number, byteDomain: boolean): string {
 }
 
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const JSON_ESCAPE = /\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g;
 
 /**
  * Decode JSON escapes wherever they appear (outside strings a backslash is invalid JSON anyway). In the byte
@@ -61,59 +85,18 @@ const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\',
  */
 export function jsonView(raw: string, byteDomain: boolean): View {
   if (raw.indexOf('\\') === -1) return identityView(raw);
-  const b = new ViewBuilder(raw.length);
-  let last = 0;
-  for (let i = raw.indexOf('\\'); i !== -1 && i < raw.length - 1; i = raw.indexOf('\\', i)) {
-    b.copy(raw, last, i);
-    const c = raw[i + 1]!;
-    const simple = SIMPLE_ESCAPES[c];
-    if (simple !== undefined) {
-      b.push(simple, i);
-      i += 2;
-    } else if (c === 'u' && /^[0-9a-fA-F]{4}$/.test(raw.slice(i + 2, i + 6))) {
-      let cp = parseInt(raw.slice(i + 2, i + 6), 16);
-      let len = 6;
-      const low = raw.slice(i + 6, i + 12);
-      if (cp >= 0xd800 && cp < 0xdc00 && /^\\u[dD][c-fC-F][0-9a-fA-F]{2}$/.test(low)) {
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (parseInt(low.slice(2), 16) - 0xdc00);
-        len = 12;
-      }
-      b.push(codePointText(cp, byteDomain), i);
-      i += len;
-    } else {
-      b.copy(raw, i, i + 1);
-      i += 1;
-    }
-    last = i;
-  }
-  b.copy(raw, last, raw.length);
-  return b.done(raw.length);
+  return buildView(raw, JSON_ESCAPE, (_m, [hi, lo, u, simple]) => {
+    if (simple !== undefined) return SIMPLE_ESCAPES[simple]!;
+    const cp = hi !== undefined ? 0x10000 + ((parseInt(hi, 16) - 0xd800) << 10) + (parseInt(lo!, 16) - 0xdc00) : parseInt(u!, 16);
+    return codePointText(cp, byteDomain);
+  });
 }
 
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  const l = c | 32;
-  return l >= 97 && l <= 102 ? l - 87 : -1;
-}
+const FORM_ESCAPE = /\+|%([0-9a-fA-F]{2})/g;
+const PERCENT_ESCAPE = /%([0-9a-fA-F]{2})/g;
 
 /** application/x-www-form-urlencoded (and query strings): %XX to its byte, '+' to a space. */
 export function formView(raw: string, plusIsSpace = true): View {
   if (raw.indexOf('%') === -1 && (!plusIsSpace || raw.indexOf('+') === -1)) return identityView(raw);
-  const b = new ViewBuilder(raw.length);
-  let last = 0;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (c === 43 && plusIsSpace) {
-      b.copy(raw, last, i);
-      b.push(' ', i);
-      last = i + 1;
-    } else if (c === 37 && i + 2 < raw.length && hexValue(raw.charCodeAt(i + 1)) >= 0 && hexValue(raw.charCodeAt(i + 2)) >= 0) {
-      b.copy(raw, last, i);
-      b.push(String.fromCharCode(hexValue(raw.charCodeAt(i + 1)) * 16 + hexValue(raw.charCodeAt(i + 2))), i);
-      i += 2;
-      last = i + 1;
-    }
-  }
-  b.copy(raw, last, raw.length);
-  return b.done(raw.length);
+  return buildView(raw, plusIsSpace ? FORM_ESCAPE : PERCENT_ESCAPE, (m, [hex]) => (hex === undefined ? ' ' : String.fromCharCode(parseInt(hex, 16))));
 }

@@ -58,6 +58,9 @@ export function createHttpServer(limits: Limits): http.Server {
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: 5_000,
     requireHostHeader: true,
+    // Node enforces headersTimeout/requestTimeout only when this sweep runs (default every 30 s), which would
+    // let a slowloris client hold a connection far past the configured timeout (CVE-2018-12122 class).
+    connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(limits.headerTimeoutMs / 2))),
     // Duplicate headers stay separate in rawHeaders; Sluice reads rawHeaders for anything that matters.
     joinDuplicateHeaders: false,
   });

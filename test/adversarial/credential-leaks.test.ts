@@ -33,6 +33,13 @@ const reflecting: TeeHandler = (req, res) => {
   } else if (url.startsWith('/echo-json')) {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(`{"token":"${[...token].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}","plain":${JSON.stringify(token)}}`);
+  } else if (url.startsWith('/echo-key')) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(`{"${token}":"as an object key","ok":true}`);
+  } else if (url.startsWith('/echo-badjson')) {
+    // Declared JSON, but not JSON: a scanner that only walks string values never looks at this.
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(`not json at all: ${token} -- keep it safe`);
   } else if (/^\/echo-(gzip|deflate|br)/.test(url)) {
     const enc = /^\/echo-(gzip|deflate|br)/.exec(url)![1]!;
     const body = enc === 'gzip' ? zlib.gzipSync(text) : enc === 'deflate' ? zlib.deflateSync(text) : zlib.brotliCompressSync(Buffer.from(text));
@@ -182,6 +189,8 @@ describe('an upstream echoing the injected secret never shows it to the agent', 
     ['byte by byte, one write per character', '/echo-bytes', 'keep it safe'],
     ['as base64, hex and %XX', '/echo-b64', 'b64='],
     ['as JSON \\u escapes and a JSON string', '/echo-json', '"token"'],
+    ['as a JSON object key', '/echo-key', 'as an object key'],
+    ['in a body declared as JSON that is not JSON', '/echo-badjson', 'keep it safe'],
     ['gzip-compressed', '/echo-gzip', 'keep it safe'],
     ['deflate-compressed', '/echo-deflate', 'keep it safe'],
     ['brotli-compressed', '/echo-br', 'keep it safe'],

@@ -166,15 +166,19 @@ describe('decompression bombs and endless streams', () => {
     expect(r.text).not.toContain('stacked encodings');
   });
 
-  it.each(['/endless-binary', '/endless-text'])('an endless response stream (%s) is torn down upstream when the agent goes away', async (path) => {
-    const socket = net.connect(env.s.port, '127.0.0.1');
+  it.each([
+    ['/endless-direct', true],
+    ['/endless-binary', false],
+    ['/endless-text', false],
+  ])('an endless response stream (%s) is torn down upstream when the agent goes away (direct = control without Sluice)', async (path, direct) => {
+    const socket = net.connect(direct ? env.plain.port : env.s.port, '127.0.0.1');
     let received = 0;
     await new Promise<void>((resolve) => {
       socket.on('data', (d: Buffer) => {
         received += d.length;
         if (received > 4 * MiB) resolve();
       });
-      socket.write(`GET http://${host}${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      socket.write(`GET ${direct ? '' : `http://${host}`}${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
     });
     socket.destroy();
     await eventually(() => endlessClosed.has(path), 5000);

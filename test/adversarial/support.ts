@@ -89,11 +89,16 @@ export async function startTeeUpstream(options: { tls?: { key: string; cert: str
     const to = net.connect(innerPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(to);
+    // Back-pressure both ways, so an endless upstream body is throttled by Sluice's reading, as it would be directly.
     client.on('data', (d: Buffer) => {
       raw[index] = Buffer.concat([raw[index]!, d]);
-      to.write(d);
+      if (!to.write(d)) client.pause();
     });
-    to.on('data', (d: Buffer) => client.writable && client.write(d));
+    to.on('drain', () => client.resume());
+    to.on('data', (d: Buffer) => {
+      if (client.writable && !client.write(d)) to.pause();
+    });
+    client.on('drain', () => to.resume());
     const end = () => {
       client.destroy();
       to.destroy();

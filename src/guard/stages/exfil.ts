@@ -21,9 +21,16 @@ const HEX_MIN_ENTROPY = 3.5;
 const DNS_LABEL_MIN = 24;
 const DNS_LABEL_ENTROPY = 3.6;
 
-function isBlobCode(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47 || c === 61 || c === 95 || c === 45 || c === 10 || c === 13;
-}
+const BLOB_CHARS = (() => {
+  const t = new Uint8Array(128);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-\r\n') t[c.charCodeAt(0)] = 1;
+  return t;
+})();
+
+const isBlobAt = (text: string, i: number): boolean => {
+  const c = text.charCodeAt(i);
+  return c < 128 && BLOB_CHARS[c] === 1;
+};
 
 // Media files by their magic bytes: a vision request carrying a PNG is not exfiltration.
 const MEDIA_MAGIC: ReadonlyArray<readonly [offset: number, bytes: readonly number[]]> = [
@@ -59,22 +66,23 @@ function exemptBlob(text: string, start: number, blob: string): boolean {
   return /-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|PGP PUBLIC KEY BLOCK|X509 CRL|CERTIFICATE REQUEST)-----/.test(around);
 }
 
+/** Runs of base64/hex characters of at least BLOB_MIN_LENGTH: probe every BLOB_MIN_LENGTH-th character and grow around hits. */
 function blobs(text: string, report: (s: number, e: number, rule: string) => void): void {
-  let i = 0;
-  while (i < text.length) {
-    if (!isBlobCode(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
-    const s = i;
-    while (i < text.length && isBlobCode(text.charCodeAt(i))) i++;
-    if (i - s < BLOB_MIN_LENGTH) continue;
-    const blob = text.slice(s, i);
+  let covered = 0;
+  for (let probe = BLOB_MIN_LENGTH - 1; probe < text.length; probe += BLOB_MIN_LENGTH) {
+    if (probe < covered || !isBlobAt(text, probe)) continue;
+    let s = probe;
+    while (s > covered && isBlobAt(text, s - 1)) s--;
+    let e = probe + 1;
+    while (e < text.length && isBlobAt(text, e)) e++;
+    covered = e;
+    if (e - s < BLOB_MIN_LENGTH) continue;
+    const blob = text.slice(s, e);
     const compact = blob.replace(/[\r\n]/g, '');
     if (compact.length < BLOB_MIN_LENGTH || exemptBlob(text, s, blob)) continue;
     const hex = /^[0-9a-fA-F]+$/.test(compact);
     const h = shannonEntropy(compact.length > 8192 ? compact.slice(0, 8192) : compact);
-    if (h >= (hex ? HEX_MIN_ENTROPY : BLOB_MIN_ENTROPY)) report(s, i, hex ? 'exfil/hex-blob' : 'exfil/base64-blob');
+    if (h >= (hex ? HEX_MIN_ENTROPY : BLOB_MIN_ENTROPY)) report(s, e, hex ? 'exfil/hex-blob' : 'exfil/base64-blob');
   }
 }
 
@@ -109,9 +117,9 @@ function envDumps(text: string, report: (s: number, e: number) => void): void {
 
 // Anchored on a fixed string, then bounded slices: no regex here can backtrack across the whole body.
 function awsFiles(text: string, report: (s: number, e: number) => void): void {
-  const lower = text.length < 1 << 16 ? text.toLowerCase() : null;
-  const find = (from: number) => (lower ?? text).indexOf(lower ? 'aws_access_key_id' : 'aws_access_key_id', from);
-  for (let at = find(0); at !== -1; at = find(at + 1)) {
+  const key = /aws_access_key_id/gi;
+  for (let m = key.exec(text); m !== null; m = key.exec(text)) {
+    const at = m.index;
     const back = text.slice(Math.max(0, at - 400), at);
     let header = -1;
     AWS_PROFILE.lastIndex = 0;

@@ -102,3 +102,10 @@ describe('ops custom rules', () => {
     expect(f).toEqual([]);
   });
 });
+
+describe('placeholder detection does not swallow formatting', () => {
+  it('a pretty-printed docker config with a real auth is found', () => {
+    const cfg = `{\n  "auths": {\n        "registry.example.io": {\n            "auth": "${Buffer.from(`u:${rand(20)}`).toString('base64')}"\n        }\n  }\n}`;
+    expect(rules(cfg)).toContain('secret/docker-config-auth');
+  });
+});

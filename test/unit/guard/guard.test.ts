@@ -1,0 +1,45 @@
+// The assembled Guard: C's known-secret and placeholder stages run in the request pipeline, and the
+// response side gets the echo stage through E's filter.
+import { describe, expect, it } from 'vitest';
+import { GuardBlockedError } from '../../../src/errors.ts';
+import { createGuard, defaultRulePack } from '../../../src/guard/index.ts';
+import type { CredentialSpec, Decision } from '../../../src/policy/types.ts';
+import { SecretValue } from '../../../src/secrets/types.ts';
+import { rand, runFilter, settings } from './helpers.ts';
+
+const value = `v-${rand(30)}`;
+const secrets = [new SecretValue('SERVICE_TOKEN', value)];
+const credential: CredentialSpec = { secret: 'SERVICE_TOKEN', in: 'header', header: 'Authorization', format: 'Bearer {secret}', query: null, placeholder: 'sluice:SERVICE_TOKEN' };
+const guard = createGuard({ knownSecrets: () => secrets, credentials: () => [credential], isHostAllowed: () => true, rulePack: defaultRulePack() });
+const ctx = (host: string, bound: CredentialSpec | null = null) => ({ agent: 'a', host, port: 443, method: 'POST', decision: { guard: settings(), credential: bound } as unknown as Decision });
+
+describe('assembled guard', () => {
+  it('a known secret value leaving in a request body is blocked, base64 too', async () => {
+    for (const body of [`leak ${value}`, `leak ${Buffer.from(value).toString('base64')}`]) {
+      const r = await runFilter(guard.requestBody(ctx('api.other.test'), 'text/plain', '')!, [Buffer.from(body)]);
+      expect(r.error).toBeInstanceOf(GuardBlockedError);
+    }
+  });
+
+  it('a placeholder sent to a host not bound to it is blocked; on the bound host it passes', async () => {
+    const wrong = await runFilter(guard.requestBody(ctx('api.other.test'), 'application/json', '')!, [Buffer.from('{"key":"sluice:SERVICE_TOKEN"}')]);
+    expect(wrong.error).toBeInstanceOf(GuardBlockedError);
+    const right = await runFilter(guard.requestBody(ctx('api.bound.test', credential), 'application/json', '')!, [Buffer.from('{"key":"sluice:SERVICE_TOKEN"}')]);
+    expect(right.error).toBeNull();
+  });
+
+  it('response headers echoing a secret are redacted; others are untouched', () => {
+    const r = guard.checkResponseHead(ctx('api.bound.test', credential), { status: 200, headers: [['x-echo', `token=${value}`], ['content-type', 'text/plain']] });
+    expect(r.head.headers[0]![1]).not.toContain(value);
+    expect(r.head.headers[1]).toEqual(['content-type', 'text/plain']);
+    expect(r.report.verdict).toBe('redact');
+  });
+
+  it('response bodies go through the response filter with echo redaction', async () => {
+    const f = guard.responseBody(ctx('api.bound.test', credential), { status: 200, headers: [['content-type', 'text/plain']] });
+    expect(f).not.toBeNull();
+    const r = await runFilter(f!, [Buffer.from(`your token is ${value}.`)]);
+    expect(r.error).toBeNull();
+    expect(r.out.toString()).not.toContain(value);
+  });
+});
