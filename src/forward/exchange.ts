@@ -7,6 +7,7 @@ import { writeAudit, type ExchangeRecord } from '../audit/index.ts';
 import type { AuditFinding, BodyFilter, ExchangeContext, GuardReport, RequestHead } from '../guard/types.ts';
 import type { Decision } from '../policy/types.ts';
 import { denialMessage } from '../policy/index.ts';
+import { guardBlockedError } from '../guard/index.ts';
 import type { SecretValue } from '../secrets/types.ts';
 import { identifyAgent } from '../net/identify.ts';
 import { formatAuthority } from '../net/authority.ts';
@@ -49,6 +50,10 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
   if ((req.headers['via'] ?? '').includes(`sluice-${ctx.instanceId}`)) {
     throw new BadRequestError('This request already passed through this Sluice: refusing a proxy loop.');
   }
+  // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing; llhttp accepts it, we do not.
+  if (req.httpVersion === '1.0' && req.headers['transfer-encoding'] !== undefined) {
+    throw new BadRequestError('HTTP/1.0 requests cannot use Transfer-Encoding; send Content-Length or use HTTP/1.1.');
+  }
   if (req.rawHeaders.length / 2 > ctx.config.limits.maxHeaderCount) {
     throw new TooLargeError(`The request has more than ${ctx.config.limits.maxHeaderCount} headers.`, 431);
   }
@@ -72,7 +77,7 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
   const headCheck = ctx.guard.checkRequestHead(ex, { target: pathWithQuery(target), headers: stripped.headers });
   p.timings.guardMs = performance.now() - guardStarted;
   note(p, headCheck.report);
-  if (headCheck.report.verdict === 'block') throw blocked(headCheck.report);
+  if (headCheck.report.verdict === 'block') throw guardBlockedError(headCheck.report);
 
   const secret = decision.credential ? await ctx.secrets.resolve(decision.credential.secret) : null;
   r.credential = decision.credential?.secret ?? null;
@@ -182,13 +187,6 @@ function note(p: Progress, report: GuardReport): void {
   if (report.skipped) p.record.guardSkipped = report.skipped;
 }
 
-function blocked(report: GuardReport): GuardBlockedError {
-  const kinds = [...new Set(report.findings.filter((f) => f.action === 'block').map((f) => f.kind))].join(', ');
-  return new GuardBlockedError(
-    `Sluice's guard blocked this request because it appears to contain ${kinds || 'sensitive data'}. Do not resend this data through another route; remove it or ask the operator.`,
-    report.findings.filter((f) => f.action === 'block').map((f) => ({ rule: f.rule, kind: f.kind })),
-  );
-}
 
 
 function fail(p: Progress, error: unknown): void {

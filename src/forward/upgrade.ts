@@ -12,7 +12,8 @@ import { BadRequestError, PolicyDeniedError, SluiceError, errorResponse } from '
 import { writeAudit, type ExchangeRecord } from '../audit/index.ts';
 import { identifyAgent } from '../net/identify.ts';
 import { denialMessage } from '../policy/index.ts';
-import { stripAgentCredentials, injectCredential } from './credentials.ts';
+import { stripAgentCredentials, injectCredential, replacePlaceholders } from './credentials.ts';
+import { guardBlockedError } from '../guard/index.ts';
 import { endToEndRequestHeaders } from './headers.ts';
 import { requestTarget } from './target.ts';
 import type { ProxyContext, RequestOrigin } from './context.ts';
@@ -47,9 +48,19 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     record.credential = decision.credential?.secret ?? null;
     const dialled = await ctx.dial(target.authority, decision.allowPrivate);
 
-    let headers = stripAgentCredentials(endToEndRequestHeaders(req.rawHeaders), decision.credentialHeaders).headers;
-    let path = target.path + (target.query ? `?${target.query}` : '');
-    if (secret && decision.credential) ({ headers, target: path } = injectCredential({ target: path, headers }, decision.credential, secret));
+    const stripped = stripAgentCredentials(endToEndRequestHeaders(req.rawHeaders), decision.credentialHeaders).headers;
+    // The upgrade request's URL and headers get the same head checks as any request (known secrets,
+    // placeholders of other hosts, secret patterns in the query).
+    const ex = { agent, host: target.authority.host, port: target.authority.port, method: 'GET', decision };
+    const checked = ctx.guard.checkRequestHead(ex, { target: target.path + (target.query ? `?${target.query}` : ''), headers: stripped });
+    record.findings = [...checked.report.findings];
+    if (checked.report.verdict === 'block') throw guardBlockedError(checked.report);
+    let headers = checked.head.headers.map(([k, v]): [string, string] => [k, v]);
+    let path = checked.head.target;
+    if (secret && decision.credential) {
+      ({ headers, target: path } = replacePlaceholders({ target: path, headers }, decision.credential, secret));
+      ({ headers, target: path } = injectCredential({ target: path, headers }, decision.credential, secret));
+    }
     // http-proxy-3 copies req.headers wholesale; replace them with the cleaned set (plus the upgrade pair).
     const cleaned: Record<string, string> = {};
     for (const [k, v] of headers) cleaned[k.toLowerCase()] = v;

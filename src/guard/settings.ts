@@ -41,7 +41,12 @@ export const guardSettingsSchema = z
     request: z.enum(['on', 'off']).optional().describe('"off" opts this host out of request body scanning (audited)'),
     response: z.enum(['sanitize', 'annotate', 'block', 'log', 'off']).optional(),
     secrets: action.optional().describe('secret patterns in requests'),
-    pii: z.record(z.string(), action).optional().describe('per PII kind: email, phone, card, iban, ssn, krrn, ip'),
+    pii: z
+      .object({ email: action, phone: action, card: action, iban: action, ssn: action, krrn: action, ip: action })
+      .partial()
+      .strict()
+      .optional()
+      .describe('per PII kind; a misspelt kind is a load error, not a silent no-op'),
     maxBufferedBytes: z.number().int().positive().optional(),
     maxDecodedBytes: z.number().int().positive().optional(),
     disableRules: z.array(z.string()).optional(),
@@ -92,6 +97,12 @@ export const DEFAULT_GUARD_SETTINGS: GuardSettings = Object.freeze({
 });
 
 /** Later layers win key by key; pii maps merge per kind; disableRules and rules accumulate (a later rule with the same id replaces). */
+function definedActions(pii: GuardSettingsInput['pii']): Record<string, 'block' | 'redact' | 'log' | 'off'> {
+  const out: Record<string, 'block' | 'redact' | 'log' | 'off'> = {};
+  for (const [kind, a] of Object.entries(pii ?? {})) if (a !== undefined) out[kind] = a;
+  return out;
+}
+
 export function mergeGuardSettings(base: GuardSettings, ...layers: readonly (GuardSettingsInput | undefined)[]): GuardSettings {
   let out: GuardSettings = base;
   for (const l of layers) {
@@ -100,7 +111,7 @@ export function mergeGuardSettings(base: GuardSettings, ...layers: readonly (Gua
       request: l.request ?? out.request,
       response: l.response ?? out.response,
       secrets: l.secrets ?? out.secrets,
-      pii: { ...out.pii, ...(l.pii ?? {}) },
+      pii: { ...out.pii, ...definedActions(l.pii) },
       maxBufferedBytes: l.maxBufferedBytes ?? out.maxBufferedBytes,
       maxDecodedBytes: l.maxDecodedBytes ?? out.maxDecodedBytes,
       disableRules: [...out.disableRules, ...(l.disableRules ?? [])],
