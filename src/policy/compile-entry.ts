@@ -104,7 +104,7 @@ function checkModeAndAgents(e: HostEntryInput, mode: Mode, knownAgents: readonly
   if (mode === 'tunnel') {
     // A blind tunnel carries TLS Sluice cannot read: rules, credentials and guard settings would be silently ignored.
     for (const key of ['allow', 'deny', 'credential', 'guard', 'websocket'] as const) {
-      if (e[key] !== undefined) at([key], `"${key}" cannot apply to "mode: tunnel" (the traffic is not inspected); remove it or use "mode: inspect"`);
+      if (e[key] !== undefined && !(key === 'websocket' && e[key] === false)) at([key], `"${key}" cannot apply to "mode: tunnel" (the traffic is not inspected); remove it or use "mode: inspect"`);
     }
   }
   (e.agents ?? []).forEach((a, i) => {
@@ -159,9 +159,20 @@ function compilePaths(globs: readonly string[], path: readonly PropertyKey[], at
   if (!ok) return null;
   // dot: dot segments are already removed from the request path, so a leading dot is an ordinary name.
   // Plain RegExps from picomatch.makeRe: its matcher function wraps them in bookkeeping decide() does not need.
-  const res = globs.map((g) => picomatch.makeRe(g, { dot: true, nocase: false, strictBrackets: true }));
+  const res = globs.map((g) => picomatch.makeRe(normaliseGlobEscapes(g), { dot: true, nocase: false, strictBrackets: true }));
   const test = res.length === 1 ? (p: string) => (res[0] as RegExp).test(p) : (p: string) => res.some((re) => re.test(p));
   return { globs: Object.freeze([...globs]), test };
+}
+
+/**
+ * Write a glob's percent-escapes the way request paths are normalised (net/path.ts): unreserved characters
+ * decoded, other escapes in upper-case hex. Otherwise "/a%3ab" could never match the normalised "/a%3Ab".
+ */
+export function normaliseGlobEscapes(glob: string): string {
+  return glob.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => {
+    const ch = String.fromCharCode(parseInt(hex, 16));
+    return /^[A-Za-z0-9\-._~]$/.test(ch) ? ch : `%${hex.toUpperCase()}`;
+  });
 }
 
 function globProblem(g: string): string | null {

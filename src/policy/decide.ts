@@ -36,9 +36,14 @@ export function createPolicy(parts: PolicyParts): Policy {
     files: Object.freeze([...parts.files]),
     agents: Object.freeze([...new Set(parts.entries.flatMap((e) => [...(e.agents ?? [])]))].sort()),
     entryCount: parts.entries.length,
-    isHostAllowed: (host) => index.lookup(host).length > 0,
+    isHostAllowed: (host) => index.lookup(host).some((e) => e.pattern.kind !== 'any' && !closedEntirely(e)),
   };
   return Object.freeze(policy);
+}
+
+/** An entry whose deny rules cover every method and path (`deny: [{}]`) carves its host out; it allows nothing. */
+function closedEntirely(e: CompiledEntry): boolean {
+  return e.deny.some((r) => r.methods === null && r.paths === null);
 }
 
 interface DecideContext {

@@ -219,3 +219,21 @@ hosts:
     expect(decide(all, { host: '10.0.0.1' }).verdict).toBe('deny');
   });
 });
+
+describe('path globs and escapes, isHostAllowed (docs review findings)', () => {
+  it('a glob written with a lower-case escape matches the normalised request path; a different escape does not', async () => {
+    const { policyOf: load, decide: d } = await import('./helpers.ts');
+    const p = load('hosts:\n  - host: api.example.com\n    allow:\n      - paths: ["/a%3ab/**", "/%7euser"]\n');
+    expect(d(p, { host: 'api.example.com', path: '/a%3Ab/x' }).verdict).toBe('allow');
+    expect(d(p, { host: 'api.example.com', path: '/~user' }).verdict).toBe('allow');
+    expect(d(p, { host: 'api.example.com', path: '/a%3Bb/x' }).verdict).toBe('deny');
+  });
+
+  it('isHostAllowed ignores bare "*" and hosts carved out with deny: [{}]; a real entry counts', async () => {
+    const { policyOf: load } = await import('./helpers.ts');
+    const p = load('unsafeAllowAll: true\nhosts:\n  - host: "*"\n  - host: closed.example.com\n    deny: [{}]\n  - host: open.example.com\n');
+    expect(p.isHostAllowed('random.example.org')).toBe(false);
+    expect(p.isHostAllowed('closed.example.com')).toBe(false);
+    expect(p.isHostAllowed('open.example.com')).toBe(true);
+  });
+});
