@@ -111,3 +111,52 @@ describe('forwarding through Sluice', () => {
     }
   });
 });
+
+describe('upstream failures map to the contract', () => {
+  it('502 when the upstream certificate is not trusted, 504 when it does not answer in time; nothing is sent to the untrusted one', async () => {
+    const trusted = makeTestCa('trusted');
+    const rogue = makeTestCa('rogue');
+    const impostor = await startUpstream({ tls: rogue.issue(['api.bank.test']) });
+    const stalled = await startUpstream({ tls: trusted.issue(['slow.bank.test']), handler: () => undefined });
+    const s = await startTestSluice({
+      names: ['api.bank.test', 'slow.bank.test'],
+      trustCa: [trusted.caPath],
+      config: { limits: { upstreamHeadersTimeoutMs: 500 } },
+      policy: { hosts: [{ host: 'api.bank.test', ports: [impostor.port] }, { host: 'slow.bank.test', ports: [stalled.port] }] },
+    });
+    try {
+      const bad = await httpsViaProxy(s.proxyUrl, s.caPem, `https://api.bank.test:${impostor.port}/`);
+      expect(bad.status).toBe(502);
+      expect(bad.json()['error']).toBe('sluice_upstream_failed');
+      expect(impostor.seen.length).toBe(0);
+      const slow = await httpsViaProxy(s.proxyUrl, s.caPem, `https://slow.bank.test:${stalled.port}/`);
+      expect(slow.status).toBe(504);
+      expect(slow.json()['error']).toBe('sluice_upstream_timeout');
+    } finally {
+      await s.close();
+      await impostor.close();
+      await stalled.close();
+    }
+  });
+
+  it('denies IP-literal destinations in any spelling unless the policy names the address (near miss: named)', async () => {
+    const up = await startUpstream();
+    const s = await startTestSluice({ policy: { hosts: [{ host: 'named.test', ports: [up.port] }] }, names: ['named.test'] });
+    const s2 = await startTestSluice({ policy: { hosts: [{ host: '127.0.0.1', ports: [up.port] }] } });
+    try {
+      for (const spelling of ['127.0.0.1', '2130706433', '0x7f.1', '017700000001', '127.1']) {
+        const res = await viaProxy(s.port, 'GET', `http://${spelling}:${up.port}/`);
+        expect(res.status, spelling).toBe(403);
+      }
+      expect(up.seen.length).toBe(0);
+      for (const spelling of ['127.0.0.1', '2130706433', '0x7f.1']) {
+        const res = await viaProxy(s2.port, 'GET', `http://${spelling}:${up.port}/`);
+        expect(res.status, spelling).toBe(200);
+      }
+    } finally {
+      await s.close();
+      await s2.close();
+      await up.close();
+    }
+  });
+});
