@@ -1,14 +1,16 @@
 // CPU profile of a spawned Sluice under the small-GET load: `node bench/profile.ts [tunnel|inspect|full] [SECONDS]`.
-// Sluice runs with --cpu-prof; after SIGTERM (a clean drain, so V8 writes the profile) the top self-time
-// functions and files are printed and appended to bench/results/profile-summary.md. The .cpuprofile is kept in
-// bench/results/profiles/ for flame-graph viewers (Chrome DevTools, speedscope).
+// Sluice runs with --inspect on loopback; the profiler is started over the inspector for exactly the load window
+// (not --cpu-prof, which only writes on a clean exit). The top self-time functions and files are printed and
+// appended to bench/results/profile-summary.md; the .cpuprofile is kept in bench/results/profiles/ for
+// flame-graph viewers (Chrome DevTools, speedscope).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { coldName, hostsFile, makeCerts } from './lib/certs.ts';
 import { heyAvailable, heyRps } from './lib/hey.ts';
 import { commonFor, type MeasureContext } from './lib/measure.ts';
-import { createProcSet, killSync, treeCpu, cpuDelta } from './lib/procs.ts';
+import { connectInspector } from './lib/inspector.ts';
+import { createProcSet, freePort, killSync, treeCpu, cpuDelta } from './lib/procs.ts';
 import { startSluiceTarget, type SluiceVariant } from './lib/sluice-targets.ts';
 import { startUpstream } from './lib/upstream.ts';
 
@@ -16,6 +18,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -55,15 +58,62 @@ function summarise(profile: CpuProfile, top: number): string[] {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([k, v]) => `| ${((v / total) * 100).toFixed(1)}% | \`${k.replaceAll('|', '\\|')}\` |`);
-  return ['Top self time by function:', '', '| self | function |', '| ---: | --- |', ...rows(byFn), '', 'Self time by file:', '', '| self | file |', '| ---: | --- |', ...rows(byFile), ''];
+  return [
+    'Top self time by function:', '', '| self | function |', '| ---: | --- |', ...rows(byFn), '',
+    'Self time by file:', '', '| self | file |', '| ---: | --- |', ...rows(byFile), '',
+    ...callers(profile, counts, total),
+  ];
+}
+
+const frameKey = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+
+/** Inclusive time of Sluice's own functions, and who calls the hottest native leaves (nearest src/ frame). */
+function callers(profile: CpuProfile, counts: Map<number, number>, total: number): string[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map<string, number>();
+  const leafCallers = new Map<string, Map<string, number>>();
+  for (const [id, hits] of counts) {
+    const seen = new Set<string>();
+    let nearestSrc: string | null = null;
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const node = byId.get(cur)!;
+      if (!node.callFrame.url.includes('/src/')) continue;
+      const key = frameKey(node);
+      nearestSrc ??= key;
+      if (!seen.has(key)) inclusive.set(key, (inclusive.get(key) ?? 0) + hits);
+      seen.add(key);
+    }
+    const leaf = byId.get(id)!;
+    if (leaf.callFrame.url === '' && nearestSrc !== null) {
+      const name = leaf.callFrame.functionName;
+      const m = leafCallers.get(name) ?? new Map<string, number>();
+      m.set(nearestSrc, (m.get(nearestSrc) ?? 0) + hits);
+      leafCallers.set(name, m);
+    }
+  }
+  const pct = (v: number) => `${((v / total) * 100).toFixed(1)}%`;
+  const incl = [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `| ${pct(v)} | \`${k}\` |`);
+  const leaves = [...leafCallers.entries()]
+    .map(([name, m]) => [name, [...m.values()].reduce((a, b) => a + b, 0), m] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([name, sum, m]) => {
+      const top = [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `\`${k}\` ${pct(v)}`);
+      return `| ${pct(sum)} | ${name} | ${top.join('<br>')} |`;
+    });
+  return [
+    'Inclusive time of Sluice functions (src/):', '', '| incl | function |', '| ---: | --- |', ...incl, '',
+    'Native leaves by nearest Sluice caller:', '', '| self | native | nearest src/ callers |', '| ---: | --- | --- |', ...leaves, '',
+  ];
 }
 
 async function main(): Promise<void> {
   if (!heyAvailable()) throw new Error('bench/profile.ts needs hey (bench/setup.sh installs it)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-prof-'));
   fs.chmodSync(dir, 0o755);
-  const profDir = path.join(dir, 'prof');
-  fs.mkdirSync(profDir);
+  const inspectPort = await freePort();
   try {
     const certs = makeCerts(path.join(dir, 'certs'));
     const hosts = path.join(dir, 'hosts');
@@ -71,27 +121,29 @@ async function main(): Promise<void> {
     const upstream = await startUpstream(path.join(dir, 'upstream'), certs, procs, process.execPath);
     const target = await startSluiceTarget(
       variant,
-      { dir, certs, ports: [upstream.staticPort, upstream.appPort], node: process.execPath, names: [coldName('p')], nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] },
+      { dir, certs, ports: [upstream.staticPort, upstream.appPort], node: process.execPath, names: [coldName('p')], nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] },
       procs,
     );
     const settings = { rounds: 1, warmupMs: 1000, durationMs: seconds * 1000, coldSamples: 0, sseSamples: 0, uploadBytes: 0 };
     const ctx: MeasureContext = { procs, node: process.execPath, caFile: certs.caCert, staticPort: upstream.staticPort, appPort: upstream.appPort, settings, hostsFile: hosts, useHey: true };
+    const inspector = await connectInspector(inspectPort);
+    await inspector.call('Profiler.enable');
+    await inspector.call('Profiler.setSamplingInterval', { interval: 500 });
+    await inspector.call('Profiler.start');
     const before = treeCpu(target.pid!);
     const r = await heyRps(procs, hosts, commonFor(target, ctx), 32, 1000, seconds * 1000);
     const cpuMsPer10k = ((cpuDelta(before, treeCpu(target.pid!)) * 1000) / r.total) * 10_000;
-    await procs.stopAll();
-    const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-    if (!file) throw new Error('no .cpuprofile written (did Sluice exit cleanly on SIGTERM?)');
+    const { profile } = (await inspector.call('Profiler.stop')) as unknown as { profile: CpuProfile };
+    inspector.close();
+    const fds = fs.readdirSync(`/proc/${target.pid}/fd`).length;
     const keepDir = path.resolve('bench/results/profiles');
     fs.mkdirSync(keepDir, { recursive: true });
-    const kept = path.join(keepDir, `sluice-${variant}.cpuprofile`);
-    fs.copyFileSync(path.join(profDir, file), kept);
-    const profile = JSON.parse(fs.readFileSync(kept, 'utf8')) as CpuProfile;
+    fs.writeFileSync(path.join(keepDir, `sluice-${variant}.cpuprofile`), JSON.stringify(profile));
     const lines = [
       `## Sluice ${variant}: ${seconds} s of hey -c 32 small GETs (${new Date().toISOString()})`,
       '',
       `${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${cpuMsPer10k.toFixed(0)} ms CPU per 10k requests (profiler on). ` +
-        `Load average ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}. Profile: \`bench/results/profiles/sluice-${variant}.cpuprofile\`.`,
+        `Open fds after the load ended: ${fds}. Load average ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}. Profile: \`bench/results/profiles/sluice-${variant}.cpuprofile\`.`,
       '',
       ...summarise(profile, 25),
     ];
@@ -99,7 +151,8 @@ async function main(): Promise<void> {
     fs.appendFileSync(path.resolve('bench/results/profile-summary.md'), lines.join('\n') + '\n');
   } finally {
     await procs.stopAll();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (process.env['BENCH_KEEP']) process.stderr.write(`kept ${dir}\n`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

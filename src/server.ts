@@ -1,7 +1,7 @@
 // Composition root: config → CA, policy store, secrets, guard, upstream → listeners; SIGTERM drain.
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { DestinationStream } from 'pino';
 import type { LoadedConfig } from './config/index.ts';
@@ -179,10 +179,18 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
     close() {
       closing ??= (async () => {
         draining = true;
-        for (const b of bound) b.server.close();
+        const deadline = Date.now() + config.limits.drainTimeoutMs;
+        // Stop accepting only. http.Server#close would also close "idle" connections at once, dropping
+        // requests whose bytes are already in the socket buffer but not parsed yet (Node >= 19).
+        for (const b of bound) net.Server.prototype.close.call(b.server);
+        // Let requests already on the wire be parsed; each is served with Connection: close.
+        await delay(DRAIN_PARSE_GRACE_MS);
+        await inflight.idle(Math.max(0, deadline - Date.now()));
         for (const b of bound) b.server.closeIdleConnections();
         innerServer.closeIdleConnections();
-        await inflight.idle(config.limits.drainTimeoutMs);
+        await delay(DRAIN_PARSE_GRACE_MS);
+        await inflight.idle(Math.max(0, deadline - Date.now()));
+        for (const b of bound) b.server.close(() => undefined);
         for (const s of sockets) s.destroy();
         await admin?.close();
         policy.close();
@@ -194,6 +202,12 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
       return closing;
     },
   };
+}
+
+const DRAIN_PARSE_GRACE_MS = 100;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Report certificate mints to the metrics as they happen (the cache counts them; the delta is new work). */

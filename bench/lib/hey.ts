@@ -23,6 +23,9 @@ export interface RpsResult {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
+  /** Requests that had to dial a new connection (hey's DNS+dialup > 0): above the concurrency means the proxy
+   *  broke keep-alive connections. hey's CSV omits transport errors, so this is where they show. */
+  readonly newConnections?: number;
 }
 
 export async function heyRps(
@@ -50,12 +53,14 @@ function parseCsv(csv: string, warmupS: number, durationS: number): RpsResult {
   let total = 0;
   let errors = 0;
   let lastOffset = warmupS;
+  let newConnections = 0;
   for (const line of csv.split('\n')) {
     const cols = line.split(',');
     if (cols.length < 8 || cols[0] === 'response-time') continue;
     const status = Number(cols[6]);
     const offset = Number(cols[7]);
     total++;
+    if (Number(cols[1]) > 0) newConnections++;
     if (status !== 200) {
       errors++;
       continue;
@@ -68,5 +73,5 @@ function parseCsv(csv: string, warmupS: number, durationS: number): RpsResult {
   if (latencies.length === 0) throw new Error(`hey: no successful request (${errors} errors)`);
   latencies.sort((a, b) => a - b);
   const seconds = Math.min(durationS, Math.max(lastOffset - warmupS, 0.001));
-  return { requests: latencies.length, total, errors, seconds, rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  return { requests: latencies.length, total, errors, seconds, rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), newConnections };
 }

@@ -86,6 +86,7 @@ export async function measureRound(target: Target, round: number, ctx: MeasureCo
       metrics[`p50_c${concurrency}`] = r.p50;
       metrics[`p99_c${concurrency}`] = r.p99;
       metrics[`errors_c${concurrency}`] = r.errors;
+      if (r.newConnections !== undefined) metrics[`new_conns_c${concurrency}`] = r.newConnections;
       if (before && target.pid) {
         const cpu = cpuDelta(before, treeCpu(target.pid));
         metrics[`cpu_ms_per_10k_c${concurrency}`] = ((cpu * 1000) / r.total) * 10_000;

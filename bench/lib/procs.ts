@@ -18,6 +18,8 @@ export interface ProcSet {
   stopAll(): Promise<void>;
   /** Runs a short-lived process to completion and returns its stdout; SIGKILLed after timeoutMs. */
   capture(name: string, cmd: string, args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Long-running processes still recorded. */
+  list(): Proc[];
   /** PIDs still running, for the synchronous exit handler. */
   pids(): number[];
 }
@@ -84,7 +86,7 @@ export function createProcSet(): ProcSet {
     });
   }
 
-  return { start, stop, stopAll, capture, pids: () => [...live].map((p) => p.pid) };
+  return { start, stop, stopAll, capture, list: () => [...live], pids: () => [...live].map((p) => p.pid) };
 }
 
 /**

@@ -112,6 +112,7 @@ const TABLE1: Array<[string, string, number]> = [
   ['p50 ms c=32', 'p50_c32', 2],
   ['p99 ms c=32', 'p99_c32', 2],
   ['proxy CPU ms / 10k req (c=32)', 'cpu_ms_per_10k_c32', 0],
+  ['connections dialled (c=32)', 'new_conns_c32', 0],
 ];
 const TABLE2: Array<[string, string, number]> = [
   ['cold request ms', 'cold_ms', 1],
@@ -126,7 +127,7 @@ const TABLE2: Array<[string, string, number]> = [
 function table(summaries: readonly Summary[], cols: Array<[string, string, number]>): string[] {
   const direct = summaries.find((s) => s.id === 'direct');
   const lines = [`| target | ${cols.map((c) => c[0]).join(' | ')} |`, `| --- | ${cols.map(() => '---:').join(' | ')} |`];
-  for (const s of summaries) lines.push(`| ${s.label} | ${cols.map(([, k, d]) => cell(s, direct, k, d, !k.startsWith('rss') && !k.startsWith('vmhwm'))).join(' | ')} |`);
+  for (const s of summaries) lines.push(`| ${s.label} | ${cols.map(([, k, d]) => cell(s, direct, k, d, !k.startsWith('rss') && !k.startsWith('vmhwm') && !k.startsWith('new_conns'))).join(' | ')} |`);
   return lines;
 }
 

@@ -1,5 +1,5 @@
 // Parse YAML with the document API so every validation problem can be reported as file:line:col.
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Document, type Node } from 'yaml';
 import type { ZodError } from 'zod';
 import type { SourceProblem } from '../errors.ts';
 
@@ -25,7 +25,28 @@ export function parseYaml(file: string, text: string): ParseResult {
       }),
     };
   }
-  return { ok: true, source: { file, doc, lines, value: doc.toJS({ maxAliasCount: 100 }) as unknown } };
+  let value: unknown;
+  try {
+    // toJS throws on an alias to an anchor that does not exist (`hosts: *a`) and on alias bombs; both are
+    // located problems in the file, never an exception that could take down a live reload.
+    value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (e) {
+    const pos = lines.linePos(aliasOffset(doc) ?? 0);
+    return { ok: false, problems: [{ file, line: pos.line, col: pos.col, message: `YAML: ${firstLine((e as Error).message)}` }] };
+  }
+  return { ok: true, source: { file, doc, lines, value } };
+}
+
+/** Where the first alias in the document is (the usual culprit when toJS fails). */
+function aliasOffset(doc: Document): number | null {
+  let found: number | null = null;
+  visit(doc, {
+    Alias(_key, node) {
+      found = node.range?.[0] ?? null;
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /** The node at a path, or the deepest existing ancestor (for "missing key" problems). */

@@ -77,6 +77,9 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
   const headCheck = ctx.guard.checkRequestHead(ex, { target: pathWithQuery(target), headers: stripped.headers });
   p.timings.guardMs = performance.now() - guardStarted;
   note(p, headCheck.report);
+  // A secret found in the path must not reach the log through the audit line's path field (query values
+  // are always redacted there).
+  if (headCheck.report.findings.some((f) => f.location === 'path')) r.path = `[path redacted: guard finding]${target.query ? `?${target.query}` : ''}`;
   if (headCheck.report.verdict === 'block') throw guardBlockedError(headCheck.report);
 
   const secret = decision.credential ? await ctx.secrets.resolve(decision.credential.secret) : null;

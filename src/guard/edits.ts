@@ -49,6 +49,18 @@ export function lexJson(raw: string, from: number, to: number, state: JsonLexSta
   return { inString };
 }
 
+/** Is raw[i, up to the next quote or e) made only of number/literal characters and whitespace/punctuation? */
+function numberLike(raw: string, i: number, e: number): boolean {
+  for (let j = i; j < e; j++) {
+    const c = raw.charCodeAt(j);
+    if (c === 34) return true;
+    if (!NUMBER_OR_LITERAL.test(raw[j]!) && !JSON_PUNCTUATION.test(raw[j]!)) return false;
+  }
+  return true;
+}
+
+const JSON_PUNCTUATION = /[\s{}[\],:]/;
+
 function jsonEdits(raw: string, base: number, spans: readonly RawSpan[], state: JsonLexState): Edit[] {
   const edits: Edit[] = [];
   let pos = 0;
@@ -71,6 +83,12 @@ function jsonEdits(raw: string, base: number, spans: readonly RawSpan[], state: 
       } else if (raw.charCodeAt(i) === 34) {
         inString = true;
         i++;
+      } else if (!numberLike(raw, i, e)) {
+        // Not a JSON token (the body is not JSON here): replace the characters themselves, up to the next string.
+        let j = i;
+        while (j < e && raw.charCodeAt(j) !== 34) j++;
+        edits.push({ start: base + i, end: base + j, replacement: span.replacement });
+        i = j;
       } else if (NUMBER_OR_LITERAL.test(raw[i]!)) {
         let a = i;
         while (a > 0 && NUMBER_OR_LITERAL.test(raw[a - 1]!)) a--;

@@ -26,7 +26,14 @@ export interface PipelineDeps {
   readonly windowSize?: number;
 }
 
-export const SKIPPED_REQUEST_BODY = 'request body scanning is off for this host (guard.request: off)';
+export const SKIPPED_REQUEST_BODY = 'request body DLP scanning is off for this host (guard.request: off); known secrets and placeholders are still checked';
+
+/**
+ * Stages that protect Sluice's own injected secrets. They run on request bodies even when a host opts out of
+ * DLP (`request: off`): opting out of pattern/PII/exfil scanning must not let a known secret or a misused
+ * placeholder leave in a body.
+ */
+const ALWAYS_ON_BODY_STAGES = new Set(['known-secrets', 'placeholders']);
 
 export function scanContext(ctx: ExchangeContext, direction: Direction, location: Location, contentType: string): ScanContext {
   return { direction, agent: ctx.agent, host: ctx.host, contentType, location, settings: ctx.decision.guard, boundSecret: ctx.decision.credential?.secret ?? null };
@@ -73,9 +80,9 @@ export function createPipelineGuard(deps: PipelineDeps): Guard {
       return checkHead(selectStages(stages, sctx), sctx, head, skipped);
     },
     requestBody(ctx, contentType, contentEncoding) {
-      if (ctx.decision.guard.request === 'off') return null;
       const sctx = scanContext(ctx, 'request', 'body', contentType);
-      const chosen = selectStages(stages, sctx);
+      const off = ctx.decision.guard.request === 'off';
+      const chosen = selectStages(stages, sctx).filter((s) => !off || ALWAYS_ON_BODY_STAGES.has(s.id));
       if (chosen.length === 0) return null;
       return createBodyFilterFor(chosen, sctx, contentType, contentEncoding, deps.windowSize);
     },

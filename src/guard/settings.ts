@@ -2,6 +2,7 @@
 // shape; the policy module validates it with this schema and merges it with mergeGuardSettings.
 import { RE2JS } from 're2js';
 import { z } from 'zod';
+import { disableIdProblem, mergedDisableIdProblem } from './rules/catalog.ts';
 
 const action = z.enum(['block', 'redact', 'log', 'off']);
 
@@ -49,7 +50,7 @@ export const guardSettingsSchema = z
       .describe('per PII kind; a misspelt kind is a load error, not a silent no-op'),
     maxBufferedBytes: z.number().int().positive().optional(),
     maxDecodedBytes: z.number().int().positive().optional(),
-    disableRules: z.array(z.string()).optional(),
+    disableRules: z.array(z.string()).optional().describe('rule ids as the audit line shows them (or their bare last part); an unknown id is a load error'),
     uploadDestination: z.boolean().optional().describe('large high-entropy uploads are expected here'),
     allowUnknownEncoding: z.boolean().optional(),
     exfil: action.optional().describe('env dumps, credential files, large high-entropy blobs'),
@@ -61,6 +62,10 @@ export const guardSettingsSchema = z
     (s.rules ?? []).forEach((r, i) => {
       if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id ${r.id}` });
       seen.add(r.id);
+    });
+    (s.disableRules ?? []).forEach((id, i) => {
+      const problem = disableIdProblem(id, seen);
+      if (problem !== null) ctx.addIssue({ code: 'custom', path: ['disableRules', i], message: problem });
     });
   });
 
@@ -128,4 +133,21 @@ function mergeRules(base: readonly CustomRule[], extra: readonly CustomRule[]): 
   if (extra.length === 0) return base;
   const ids = new Set(extra.map((r) => r.id));
   return Object.freeze([...base.filter((r) => !ids.has(r.id)), ...extra]);
+}
+
+/**
+ * `disableRules` ids of merged settings that name no rule in scope (a bare custom id may refer to a rule from the
+ * global layer, which the per-object schema check cannot see). `own` is the id's index in `ownList` (the layer
+ * being compiled), or -1 when it came from another layer.
+ */
+export function unknownDisabledRules(merged: GuardSettings, ownList: readonly string[]): Array<{ id: string; own: number; message: string }> {
+  const customIds = new Set((merged.rules ?? []).map((r) => r.id));
+  const out: Array<{ id: string; own: number; message: string }> = [];
+  for (const id of new Set(merged.disableRules)) {
+    const problem = mergedDisableIdProblem(id, customIds);
+    if (problem === null) continue;
+    const own = ownList.indexOf(id);
+    out.push({ id, own, message: own >= 0 ? problem : `${problem} (in the global guard settings)` });
+  }
+  return out;
 }

@@ -64,6 +64,9 @@ export function createHttpServer(limits: Limits): http.Server {
     // Duplicate headers stay separate in rawHeaders; Sluice reads rawHeaders for anything that matters.
     joinDuplicateHeaders: false,
   });
+  // A client may send its request and then shut its write side (nc -N, some HTTP/1.0 clients); it still
+  // expects the answer. Node's default closes the connection on the client's FIN before responding.
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   // One more than the limit so that "too many" is visible (Node silently truncates at maxHeadersCount).
   server.maxHeadersCount = limits.maxHeaderCount + 1;
   server.maxConnections = limits.maxConnections;

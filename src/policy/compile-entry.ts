@@ -3,7 +3,7 @@
 import picomatch from 'picomatch';
 import type { SourceProblem } from '../errors.ts';
 import { positionOf, type YamlSource } from '../config/index.ts';
-import { DEFAULT_GUARD_SETTINGS, mergeGuardSettings, type GuardSettings, type GuardSettingsInput } from '../guard/settings.ts';
+import { DEFAULT_GUARD_SETTINGS, mergeGuardSettings, unknownDisabledRules, type GuardSettings, type GuardSettingsInput } from '../guard/settings.ts';
 import { normaliseCredential } from './credential.ts';
 import { parseCidrText, parseHostPattern, type HostPattern } from './host-pattern.ts';
 import type { AllowRuleInput, CredentialInput, DenyRuleInput, HostEntryInput } from './schema.ts';
@@ -72,6 +72,7 @@ export function compileEntry(e: HostEntryInput, ctx: EntryContext): { entry: Com
   checkModeAndAgents(e, mode, ctx.knownAgents, at);
   const credential = compileCredential(e.credential, ['credential'], wildcard, at);
   const entryGuard = mergeGuardSettings(DEFAULT_GUARD_SETTINGS, ctx.globalGuard, e.guard);
+  for (const u of unknownDisabledRules(entryGuard, e.guard?.disableRules ?? [])) at(u.own >= 0 ? ['guard', 'disableRules', u.own] : ['host'], u.message);
   const lineOf = (path: readonly PropertyKey[]) => positionOf(ctx.source, ['hosts', ctx.index, ...path]).line;
   const allow = e.allow?.map((r, i) => compileRule(r, ['allow', i], entryGuard, wildcard, at, lineOf(['allow', i]))) ?? null;
   const deny = (e.deny ?? []).map((r, i) => compileRule(r, ['deny', i], entryGuard, wildcard, at, lineOf(['deny', i])));

@@ -82,6 +82,12 @@ export async function startTeeUpstream(options: { tls?: { key: string; cert: str
     });
   });
   await new Promise<void>((r) => inner.listen(0, '127.0.0.1', r));
+  // Upgraded (WebSocket) sockets are outside closeAllConnections and half-open by default: track them to close.
+  const innerSockets = new Set<net.Socket>();
+  inner.on('connection', (c: net.Socket) => {
+    innerSockets.add(c);
+    c.once('close', () => innerSockets.delete(c));
+  });
   const innerPort = (inner.address() as net.AddressInfo).port;
   const sockets = new Set<net.Socket>();
   const onClient = (client: net.Socket) => {
@@ -120,6 +126,7 @@ export async function startTeeUpstream(options: { tls?: { key: string; cert: str
     rawText: () => Buffer.concat(raw).toString('latin1'),
     close: async () => {
       for (const s of sockets) s.destroy();
+      for (const s of innerSockets) s.destroy();
       inner.closeAllConnections();
       await Promise.all([new Promise((r) => outer.close(r)), new Promise((r) => inner.close(r))]);
     },
@@ -328,20 +335,34 @@ export async function startEnv(options: EnvOptions = {}): Promise<Env> {
   };
 }
 
-/** THREATS.md §3, after every file: G1 agent never saw the secret, G3 logs never held it, G4 control works, G5 JSON logs. */
+/**
+ * THREATS.md §3, after every file: G1 agent never saw the secret, G3 logs never held it, G4 control works, G5 JSON
+ * logs. Every invariant is checked and all violations are reported together, so one does not hide another.
+ */
 export async function checkInvariants(env: Env, extraSecrets: readonly string[] = []): Promise<void> {
-  expect(await env.control(), 'G4: a control request still succeeds').toBe(200);
+  const problems: string[] = [];
+  const control = await env.control();
+  if (control !== 200) problems.push(`G4: the control request answered ${control}`);
   await new Promise((r) => setTimeout(r, 50));
   const seen = env.witness.text();
   const log = env.s.rawLog();
   for (const value of [SECRET, ...extraSecrets]) {
-    expect(findSecret(seen, value), 'G1: the agent never receives the secret in any encoding').toBeNull();
-    const leak = findSecret(log, value);
-    const where = leak === null ? '' : log.split('\n').find((l) => l.includes(leak))?.slice(0, 400);
-    expect(leak, `G3: the secret is never in the logs; found in: ${where}`).toBeNull();
+    const shown = findSecret(seen, value);
+    if (shown !== null) problems.push(`G1: the agent received the secret (form ${JSON.stringify(shown.slice(0, 12))}…)`);
+    const logged = findSecret(log, value);
+    if (logged !== null) problems.push(`G3: the secret is in the log: ${log.split('\n').find((l) => l.includes(logged))?.slice(0, 300)}`);
   }
-  for (const line of log.split('\n').filter((l) => l.length > 0)) {
-    expect(() => JSON.parse(line), `G5: every log line is JSON: ${line.slice(0, 120)}`).not.toThrow();
+  const bad = log.split('\n').filter((l) => l.length > 0 && !isJson(l));
+  if (bad.length > 0) problems.push(`G5: ${bad.length} log line(s) are not JSON, e.g. ${bad[0]!.slice(0, 120)}`);
+  expect(problems, problems.join('\n')).toEqual([]);
+}
+
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -39,9 +39,11 @@ const mutation = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
 );
 
-function mutate(text: string, ms: readonly fc.RecordValue<Record<string, unknown>>[]): string {
+type Mutation = { kind: string; at: number; len?: number; bit?: string; with?: number };
+
+function mutate(text: string, ms: readonly Mutation[]): string {
   let t = text;
-  for (const m of ms as { kind: string; at: number; len?: number; bit?: string; with?: number }[]) {
+  for (const m of ms) {
     const at = t.length === 0 ? 0 : m.at % t.length;
     const lines = t.split('\n');
     if (m.kind === 'delete') t = t.slice(0, at) + t.slice(at + m.len!);

@@ -2,6 +2,7 @@
 // secret echo (the stages D passes in) and, in annotate mode, marker escaping. Pure: returns edits and
 // findings in window coordinates; the text stream decides which of them are final (before its cut).
 import { scanText } from '../apply.ts';
+import type { DisabledRules } from '../rules/catalog.ts';
 import type { Action, Finding, GuardStage, ScanContext, Severity } from '../types.ts';
 import { detectInjections, scoreHits } from './detect.ts';
 import { findMarkdownExfil } from './markdown.ts';
@@ -13,7 +14,7 @@ export type ResponseMode = 'sanitize' | 'annotate' | 'block' | 'log' | 'off';
 export interface CleanerConfig {
   readonly mode: ResponseMode;
   readonly rules: RuleSet;
-  readonly disabled: ReadonlySet<string>;
+  readonly disabled: DisabledRules;
   readonly stages: readonly GuardStage[];
   readonly scanCtx: ScanContext;
   readonly isHostAllowed: (host: string) => boolean;
@@ -72,10 +73,10 @@ export function cleanWindow(cfg: CleanerConfig, text: string, offset: number, hi
   const apply = applies(cfg.mode);
   if (cfg.mode !== 'off') {
     const view = buildView(text);
-    if (view.strip.length > 0) {
+    const tags = view.hidden.length > 0;
+    if (view.strip.length > 0 && !cfg.disabled.has(tags ? 'response/hidden-unicode-run' : 'response/invisible-unicode')) {
       const first = view.strip[0]!;
       const last = view.strip[view.strip.length - 1]!;
-      const tags = view.hidden.length > 0;
       findings.push({ rule: tags ? 'response/hidden-unicode-run' : 'response/invisible-unicode', kind: 'hidden_unicode', severity: tags ? 'medium' : 'low', span: [first.start, last.end], action: apply ? 'redact' : 'log' });
       if (apply) for (const e of view.strip) edits.push({ ...e, rank: RANK_STRIP });
     }
@@ -114,6 +115,7 @@ function planInjections(cfg: CleanerConfig, text: string, hidden: (s: number, e:
 
 function planMarkdown(cfg: CleanerConfig, text: string, apply: boolean, edits: RankedEdit[], findings: Finding[]): void {
   for (const m of findMarkdownExfil(text, cfg.isHostAllowed)) {
+    if (cfg.disabled.has(m.image ? 'response/markdown-image-exfil' : 'response/markdown-link-exfil')) continue;
     findings.push({ rule: m.image ? 'response/markdown-image-exfil' : 'response/markdown-link-exfil', kind: 'markdown_exfiltration', severity: m.image ? 'high' : 'medium', span: [m.start, m.end], action: apply ? 'redact' : 'log' });
     if (apply) edits.push({ start: m.start, end: m.end, replacement: stripInvisible(m.replacement), rank: RANK_MARKDOWN });
   }

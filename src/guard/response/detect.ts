@@ -1,6 +1,7 @@
 // Injection detection over one text unit: rules on the detection view, then the same rules on decoded
 // payloads (base64 blocks, ROT13, %XX runs, leetspeak), then clusters scored into a severity.
 // Payload encodings: Wei et al., "Jailbroken" (arXiv:2307.02483) showed base64/ROT13 instructions work on LLMs.
+import type { DisabledRules } from '../rules/catalog.ts';
 import type { Severity } from '../types.ts';
 import type { RuleSet } from './rules.ts';
 import { rot13 } from './rules.ts';
@@ -22,7 +23,7 @@ export interface ScoredHit extends Hit {
 
 export interface DetectOptions {
   readonly rules: RuleSet;
-  readonly disabled: ReadonlySet<string>;
+  readonly disabled: DisabledRules;
   /** The whole unit is hidden from a human reader (HTML-hidden element, comment, alt text...). */
   readonly hidden: (start: number, end: number) => boolean;
 }
@@ -42,7 +43,7 @@ const PERCENT_RUN = /(?:[^\s%"'<>]{0,24}%[0-9A-Fa-f]{2}){4,}[^\s%"'<>]{0,24}/g;
 const MAX_ENCODED = 8192;
 
 /** Run rules over `view` (optionally only near gate hits) and return matches in view coordinates. */
-function matchRules(view: string, rules: RuleSet, disabled: ReadonlySet<string>, gate: RegExp): Array<{ rule: number; start: number; end: number }> {
+function matchRules(view: string, rules: RuleSet, disabled: DisabledRules, gate: RegExp): Array<{ rule: number; start: number; end: number }> {
   const ranges = new Map<number, Array<[number, number]>>();
   gate.lastIndex = 0;
   for (let m = gate.exec(view); m !== null; m = gate.exec(view)) {
@@ -62,7 +63,7 @@ function matchRules(view: string, rules: RuleSet, disabled: ReadonlySet<string>,
   const out: Array<{ rule: number; start: number; end: number }> = [];
   for (const [id, list] of ranges) {
     const r = rules.rules[id]!;
-    if (disabled.has(r.id)) continue;
+    if (disabled.any && disabled.has(`response/injection/${r.id}`)) continue;
     for (const [from, to] of list) {
       const slice = view.slice(from, to);
       for (const p of r.patterns) {

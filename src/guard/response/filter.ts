@@ -14,15 +14,36 @@ export interface ContentHandler {
   end(): void;
 }
 
+export interface BuiltHandler {
+  readonly handler: ContentHandler;
+  readonly stream: TextStream;
+  /** Written before the first and after the last output byte (annotate markers around a whole text body). */
+  readonly prefix: string;
+  readonly suffix: string;
+}
+
 export interface FilterParts {
-  readonly kind: BodyKind;
+  /** 'sniff': no usable Content-Type; the first decoded bytes decide between text and binary. */
+  readonly kind: BodyKind | 'sniff';
   readonly charset: string;
   readonly codings: readonly string[];
   readonly maxDecodedBytes: number;
-  /** Built once the Transform exists (the text stream emits into it). */
-  readonly build: (sink: FindingSink, emit: (s: string) => void) => { handler: ContentHandler; stream: TextStream };
-  readonly prefix: string;
-  readonly suffix: string;
+  /** Built once the Transform exists and the body kind is known (the text stream emits into it). */
+  readonly build: (sink: FindingSink, emit: (s: string) => void, kind: BodyKind) => BuiltHandler;
+}
+
+/** Bytes looked at to decide whether an unlabelled body is text. */
+export const SNIFF_BYTES = 1024;
+
+/** Valid UTF-8 (a sequence cut at the end is fine) and no NUL: what every text format looks like. */
+export function looksLikeText(head: Buffer): boolean {
+  if (head.includes(0)) return false;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const MAX_KEPT_FINDINGS = 500;
@@ -74,34 +95,61 @@ export class ResponseTransform extends Transform {
   bytesOut = 0;
   private readonly parts: FilterParts;
   private readonly decoder: BoundedDecoder | null;
-  private readonly textDecoder: TextDecoder;
-  private readonly handler: ContentHandler;
+  private textDecoder: TextDecoder | null = null;
+  private built: BuiltHandler | null = null;
+  private resolved: BodyKind | null = null;
+  private sniffed: Buffer[] = [];
+  private sniffedBytes = 0;
   private started = false;
 
   constructor(parts: FilterParts) {
     super();
     this.parts = parts;
-    const binary = parts.kind === 'binary';
-    this.textDecoder = new TextDecoder(binary ? 'latin1' : parts.charset);
-    const built = parts.build(this.sink, (s) => this.emitText(s));
-    this.handler = built.handler;
+    if (parts.kind !== 'sniff') this.setUp(parts.kind);
     this.decoder = parts.codings.length > 0 ? createBoundedDecoder(parts.codings, parts.maxDecodedBytes, (b) => this.onDecoded(b)) : null;
+  }
+
+  /** The body kind, once known (an unlabelled body is sniffed from its first bytes). */
+  get kind(): BodyKind | null {
+    return this.resolved;
+  }
+
+  private setUp(kind: BodyKind): BuiltHandler {
+    this.resolved = kind;
+    this.textDecoder = kind === 'binary' ? null : new TextDecoder(this.parts.charset);
+    this.built = this.parts.build(this.sink, (s) => this.emitText(s), kind);
+    return this.built;
   }
 
   private emitText(s: string): void {
     if (!this.started) {
       this.started = true;
-      if (this.parts.prefix.length > 0) s = this.parts.prefix + s;
+      const prefix = this.built?.prefix ?? '';
+      if (prefix.length > 0) s = prefix + s;
     }
     if (s.length === 0) return;
-    const buf = Buffer.from(s, this.parts.kind === 'binary' ? 'latin1' : 'utf8');
+    const buf = Buffer.from(s, this.resolved === 'binary' ? 'latin1' : 'utf8');
     this.bytesOut += buf.length;
     this.push(buf);
   }
 
   private onDecoded(b: Buffer): void {
-    const text = this.parts.kind === 'binary' ? b.toString('latin1') : this.textDecoder.decode(b, { stream: true });
-    if (text.length > 0) this.handler.write(text);
+    if (this.built === null) {
+      // Unlabelled: hold the first bytes until they say text or binary (THREATS 2.8: every content type).
+      this.sniffed.push(b);
+      this.sniffedBytes += b.length;
+      if (this.sniffedBytes >= SNIFF_BYTES) this.decideKind();
+      return;
+    }
+    const text = this.textDecoder === null ? b.toString('latin1') : this.textDecoder.decode(b, { stream: true });
+    if (text.length > 0) this.built.handler.write(text);
+  }
+
+  private decideKind(): void {
+    const head = Buffer.concat(this.sniffed);
+    this.sniffed = [];
+    this.setUp(looksLikeText(head.subarray(0, SNIFF_BYTES)) ? 'text' : 'binary');
+    if (head.length > 0) this.onDecoded(head);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -119,13 +167,15 @@ export class ResponseTransform extends Transform {
   override _flush(cb: TransformCallback): void {
     const finish = (): void => {
       try {
-        if (this.parts.kind !== 'binary') {
+        if (this.built === null) this.decideKind();
+        const built = this.built!;
+        if (this.textDecoder !== null) {
           const tail = this.textDecoder.decode();
-          if (tail.length > 0) this.handler.write(tail);
+          if (tail.length > 0) built.handler.write(tail);
         }
-        this.handler.end();
+        built.handler.end();
         if (!this.started) this.emitText('');
-        if (this.parts.suffix.length > 0) this.emitText(this.parts.suffix);
+        if (built.suffix.length > 0) this.emitText(built.suffix);
         cb();
       } catch (e) {
         cb(e as Error);

@@ -3,6 +3,7 @@
 // see (comments, hidden elements, <template>, <noscript>) is scanned as hidden text and removed.
 // Hiding techniques: Greshake et al. arXiv:2302.12173 (indirect injection in web pages), BIPIA.
 import { Parser } from 'htmlparser2';
+import type { DisabledRules } from '../rules/catalog.ts';
 import type { Finding } from '../types.ts';
 import type { RuleSet } from './rules.ts';
 import { detectInjections, scoreHits } from './detect.ts';
@@ -18,7 +19,7 @@ const SCANNED_ATTRS = new Set(['alt', 'title', 'aria-label', 'aria-description',
 export interface HtmlOptions {
   readonly apply: boolean;
   readonly rules: RuleSet;
-  readonly disabled: ReadonlySet<string>;
+  readonly disabled: DisabledRules;
   readonly record: (f: Finding) => void;
   readonly blockOnHigh: boolean;
   readonly onBlock: (f: Finding) => void;
@@ -100,7 +101,8 @@ export class HtmlCleaner {
       this.out.opaque(this.opts.apply ? '' : raw, separate);
       return;
     }
-    const reason = findHidingReason(name, attribs);
+    const found = findHidingReason(name, attribs);
+    const reason = found !== null && this.opts.disabled.has(`response/html-hidden/${found}`) ? null : found;
     if (reason !== null) {
       this.opts.record({ rule: `response/html-hidden/${reason}`, kind: 'hidden_content', severity: 'low', span: [start, this.parser.endIndex + 1], action: this.opts.apply ? 'redact' : 'log' });
       if (!VOID.has(name)) this.hiddenDepth = this.stack.length - 1;
@@ -164,8 +166,9 @@ export class HtmlCleaner {
   private onCommentEnd(): void {
     const raw = this.take(this.parser.endIndex + 1);
     const start = this.parser.startIndex;
-    if (!this.hidden) this.opts.record({ rule: 'response/html-hidden/comment', kind: 'hidden_content', severity: 'low', span: [start, this.parser.endIndex + 1], action: this.opts.apply ? 'redact' : 'log' });
-    this.out.opaque(this.opts.apply ? '' : raw, true);
+    const strip = this.opts.apply && !this.opts.disabled.has('response/html-hidden/comment');
+    if (!this.hidden && !this.opts.disabled.has('response/html-hidden/comment')) this.opts.record({ rule: 'response/html-hidden/comment', kind: 'hidden_content', severity: 'low', span: [start, this.parser.endIndex + 1], action: strip ? 'redact' : 'log' });
+    this.out.opaque(strip || (this.hidden && this.opts.apply) ? '' : raw, true);
     this.out.text(this.comment, '', () => '', true);
     this.out.opaque('', true);
     this.comment = '';

@@ -8,11 +8,14 @@ import type { BodyFilter, ExchangeContext, Finding, GuardStage, ResponseHead, Sc
 import { parseContentEncoding } from './body-decoder.ts';
 import { cleanWindow, closeMarker, openMarker, type CleanerConfig, type ResponseMode } from './cleaner.ts';
 import { classify, type BodyKind, type ContentInfo } from './content-kind.ts';
-import { plainHandler, ResponseTransform, type ContentHandler, type FindingSink } from './filter.ts';
+import { EchoPass } from './echo-pass.ts';
+import { plainHandler, ResponseTransform, type BuiltHandler, type ContentHandler, type FindingSink } from './filter.ts';
+import type { BodyFormat } from '../edits.ts';
 import { HtmlCleaner } from './html.ts';
 import { JsonStringRewriter } from './json-strings.ts';
 import { NdjsonCleaner, SseCleaner } from './line-framed.ts';
 import { DEFAULT_INJECTION_RULES, type RuleSet } from './rules.ts';
+import { disabledRules } from '../rules/catalog.ts';
 import { TextStream } from './text-stream.ts';
 
 export interface ResponseFilterDeps {
@@ -58,30 +61,16 @@ export function createResponseFilterWith(rules: RuleSet, ctx: ExchangeContext, h
   const info = classify(contentType);
   const scanCtx = scanContextFor(ctx, deps.settings, contentType);
   const stages = deps.stages.filter((s) => s.directions.includes('response') && s.accepts(scanCtx));
-  const mode: ResponseMode = info.kind === 'binary' ? 'off' : deps.settings.response;
-  if (mode === 'off' && stages.length === 0) return null;
-  const codings = parseContentEncoding(head.headers);
+  if ((info.kind === 'binary' || deps.settings.response === 'off') && stages.length === 0) return null;
   const markerId = randomBytes(9).toString('base64url');
-  const cfg: CleanerConfig = {
-    mode,
-    rules,
-    disabled: new Set(deps.settings.disableRules),
-    stages,
-    scanCtx,
-    isHostAllowed: deps.isHostAllowed,
-    markerId,
-    wrapSpans: !WHOLE_BODY_MARKERS.has(info.kind),
-  };
-  const wholeBody = mode === 'annotate' && WHOLE_BODY_MARKERS.has(info.kind);
+  const base = { rules, disabled: disabledRules(deps.settings.disableRules), stages, scanCtx, isHostAllowed: deps.isHostAllowed, markerId };
   const overlap = Math.max(MIN_OVERLAP, 2 * rules.maxLength, ...stages.map((s) => 2 * s.maxMatchLength));
   const transform = new ResponseTransform({
     kind: info.kind,
     charset: info.charset,
-    codings,
+    codings: parseContentEncoding(head.headers),
     maxDecodedBytes: deps.maxDecodedBytes,
-    prefix: wholeBody ? `${openMarker(markerId)}\n` : '',
-    suffix: wholeBody ? `\n${closeMarker(markerId)}` : '',
-    build: (sink, emit) => buildHandler(info, cfg, overlap, sink, emit),
+    build: (sink, emit, kind) => buildHandler(kind, configFor(base, kind, deps.settings), overlap, sink, emit),
   });
   return {
     stream: transform,
@@ -89,24 +78,43 @@ export function createResponseFilterWith(rules: RuleSet, ctx: ExchangeContext, h
     report: () => transform.sink.report(),
     findings: () => transform.sink.kept,
     bytesEmitted: () => transform.bytesOut,
-    annotations: () => annotationsFor(info, mode, markerId, transform.sink),
+    annotations: () => annotationsFor(info, transform.kind ?? 'binary', modeFor(transform.kind ?? info.kind, deps.settings), markerId, transform.sink),
   };
 }
 
-function buildHandler(info: ContentInfo, cfg: CleanerConfig, overlap: number, sink: FindingSink, emit: (s: string) => void): { handler: ContentHandler; stream: TextStream } {
+function modeFor(kind: BodyKind | 'sniff', settings: GuardSettings): ResponseMode {
+  return kind === 'binary' ? 'off' : settings.response;
+}
+
+function configFor(base: Omit<CleanerConfig, 'mode' | 'wrapSpans'>, kind: BodyKind, settings: GuardSettings): CleanerConfig {
+  return { ...base, mode: modeFor(kind, settings), wrapSpans: !WHOLE_BODY_MARKERS.has(kind) };
+}
+
+/** The echo pass sees the output as JSON where the body is JSON-framed (format-keeping redaction), else as text. */
+function echoFormat(kind: BodyKind): BodyFormat {
+  return kind === 'json' || kind === 'ndjson' || kind === 'sse' ? 'json' : 'text';
+}
+
+function buildHandler(kind: BodyKind, cfg: CleanerConfig, overlap: number, sink: FindingSink, emit: (s: string) => void): BuiltHandler {
+  const echo = cfg.stages.length > 0 ? new EchoPass({ stages: cfg.stages, ctx: cfg.scanCtx, format: echoFormat(kind), emit, record: (f) => sink.record(f) }) : null;
   const stream = new TextStream({
     window: WINDOW,
     overlap,
     clusterGap: cfg.rules.clusterGap,
     clean: (text, offset, hidden) => cleanWindow(cfg, text, offset, hidden),
-    emit,
+    emit: echo === null ? (out) => emit(out) : (out, final) => echo.write(out, final),
     record: (f) => sink.record(f),
   });
-  const apply = cfg.mode === 'sanitize' || cfg.mode === 'annotate' || cfg.mode === 'block';
-  switch (info.kind) {
+  const wholeBody = cfg.mode === 'annotate' && WHOLE_BODY_MARKERS.has(kind);
+  const markers = { prefix: wholeBody ? `${openMarker(cfg.markerId)}\n` : '', suffix: wholeBody ? `\n${closeMarker(cfg.markerId)}` : '' };
+  return { stream, handler: contentHandler(kind, cfg, stream, sink), ...markers };
+}
+
+function contentHandler(kind: BodyKind, cfg: CleanerConfig, stream: TextStream, sink: FindingSink): ContentHandler {
+  switch (kind) {
     case 'html': {
       const html = new HtmlCleaner(stream, {
-        apply,
+        apply: cfg.mode === 'sanitize' || cfg.mode === 'annotate' || cfg.mode === 'block',
         rules: cfg.rules,
         disabled: cfg.disabled,
         record: (f) => sink.record(f),
@@ -116,34 +124,31 @@ function buildHandler(info: ContentInfo, cfg: CleanerConfig, overlap: number, si
         },
       });
       return {
-        stream,
-        handler: {
-          write: (t) => html.write(t),
-          end: () => {
-            html.end();
-            stream.flush();
-          },
+        write: (t) => html.write(t),
+        end: () => {
+          html.end();
+          stream.flush();
         },
       };
     }
     case 'json': {
       const json = new JsonStringRewriter(stream);
-      return { stream, handler: { write: (t) => json.write(t), end: () => (json.endValue(), stream.flush()) } };
+      return { write: (t) => json.write(t), end: () => (json.endValue(), stream.flush()) };
     }
     case 'ndjson':
-      return { stream, handler: new NdjsonCleaner(stream) };
+      return new NdjsonCleaner(stream);
     case 'sse':
-      return { stream, handler: new SseCleaner(stream) };
+      return new SseCleaner(stream);
     case 'markdown':
     case 'text':
     case 'binary':
-      return { stream, handler: plainHandler(stream) };
+      return plainHandler(stream);
   }
 }
 
-function annotationsFor(info: ContentInfo, mode: ResponseMode, markerId: string, sink: FindingSink): Record<string, string> {
+function annotationsFor(info: ContentInfo, kind: BodyKind, mode: ResponseMode, markerId: string, sink: FindingSink): Record<string, string> {
   const out: Record<string, string> = {};
-  if (info.transcoded && info.kind !== 'binary') out['content-type'] = `${info.mime}; charset=utf-8`;
+  if (info.transcoded && kind !== 'binary') out['content-type'] = `${info.mime}; charset=utf-8`;
   if (mode === 'annotate') out['x-sluice-untrusted-id'] = markerId;
   if (sink.total > 0 || mode === 'annotate') {
     const s = sink.bySeverity;

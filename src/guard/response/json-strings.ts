@@ -1,11 +1,25 @@
 // Streaming JSON string-value rewriter: structure, keys, numbers and literals pass as opaque items; each
 // string value becomes a text item (decoded from its escapes) and is re-escaped only if it changed, so the
 // output is always valid JSON with the same structure. Memory: one window of string content (long strings
-// are cut into parts at escape boundaries), never the whole document.
+// are cut into parts at escape boundaries), never the whole document. A body declared JSON that is not JSON
+// (a character no JSON text can hold outside a string) is handed on as plain text from that point: a server
+// that labels prose as application/json must not get it past the detectors unread.
 import type { TextStream } from './text-stream.ts';
 
 const STRING_SPECIAL = /["\\]/g;
 const PART_LIMIT = 32 * 1024;
+const TEXT_PIECE = 64 * 1024;
+
+/** Characters JSON allows outside strings: whitespace, punctuation, numbers and the letters of true/false/null. */
+const STRUCTURAL = (() => {
+  const t = new Uint8Array(128);
+  for (const c of ' \t\r\n{}[],:0123456789+-.eEtruefalsn') t[c.charCodeAt(0)] = 1;
+  return t;
+})();
+
+function identity(t: string): string {
+  return t;
+}
 
 function encodeJsonInner(text: string): string {
   return JSON.stringify(text).slice(1, -1);
@@ -30,12 +44,15 @@ export class JsonStringRewriter {
   private raw = '';
   /** Opaque output not yet handed on. */
   private opaqueBuf = '';
+  /** The current value turned out not to be JSON: the rest of it is plain text. */
+  private notJson = false;
 
   constructor(out: TextStream) {
     this.out = out;
   }
 
   write(s: string): void {
+    if (this.notJson) return this.plain(s, 0);
     let i = 0;
     while (i < s.length) i = this.inString ? this.scanString(s, i) : this.scanStructure(s, i);
     if (this.inString && !this.isKey && this.raw.length > PART_LIMIT) this.emitPart(false);
@@ -52,6 +69,14 @@ export class JsonStringRewriter {
     this.flushOpaque(false);
     this.stack = [];
     this.expectKey = false;
+    this.notJson = false;
+  }
+
+  private plain(s: string, from: number): void {
+    for (let i = from; i < s.length; i += TEXT_PIECE) {
+      const piece = s.slice(i, i + TEXT_PIECE);
+      this.out.text(piece, piece, identity);
+    }
   }
 
   private flushOpaque(separate: boolean): void {
@@ -83,6 +108,10 @@ export class JsonStringRewriter {
         case 0x3a: // :
           this.expectKey = false;
           break;
+        default: {
+          const c = s.charCodeAt(k);
+          if (c >= 128 || STRUCTURAL[c] !== 1) return this.fallBack(s, from, k);
+        }
       }
     }
     this.opaqueBuf += s.slice(from, end);
@@ -94,6 +123,15 @@ export class JsonStringRewriter {
     this.raw = '';
     if (!this.isKey) this.flushOpaque(true);
     return q + 1;
+  }
+
+  /** Not JSON from s[at]: hand on the structure so far, then everything as plain text. */
+  private fallBack(s: string, from: number, at: number): number {
+    this.opaqueBuf += s.slice(from, at);
+    this.flushOpaque(true);
+    this.notJson = true;
+    this.plain(s, at);
+    return s.length;
   }
 
   private scanString(s: string, from: number): number {

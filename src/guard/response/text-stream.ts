@@ -30,7 +30,8 @@ export interface TextStreamOptions {
   /** Gap within which hits score together (a cut keeps clusters whole). */
   readonly clusterGap: number;
   readonly clean: (text: string, offset: number, hidden: (s: number, e: number) => boolean) => WindowResult;
-  readonly emit: (out: string) => void;
+  /** Output in order; `final` marks the end of a flush (an SSE event, an NDJSON line, the body). */
+  readonly emit: (out: string, final: boolean) => void;
   readonly record: (finding: Finding) => void;
 }
 
@@ -94,7 +95,7 @@ export class TextStream {
       if (f.action === 'block') throw new GuardBlockedError('The response was blocked: it carries a suspected prompt injection aimed at the agent.', [{ rule: f.rule, kind: f.kind }]);
     }
     const edits = mergeEdits(this.buf, result.edits.filter((e) => e.start < cut)).map((e) => ({ ...e, start: e.start + base, end: e.end + base }));
-    this.emitUntil(base + cut, edits);
+    this.emitUntil(base + cut, edits, final);
     this.buf = this.buf.slice(cut);
     this.base = base + cut;
     this.pressureAt = this.opaquePending + MAX_OPAQUE_PENDING;
@@ -131,7 +132,7 @@ export class TextStream {
     return Math.min(cut, len);
   }
 
-  private emitUntil(limit: number, edits: readonly Edit[]): void {
+  private emitUntil(limit: number, edits: readonly Edit[], final: boolean): void {
     let out = '';
     let n = 0;
     for (; n < this.items.length; n++) {
@@ -153,7 +154,7 @@ export class TextStream {
       break;
     }
     this.items = this.items.slice(n);
-    if (out.length > 0) this.opts.emit(out);
+    if (out.length > 0 || final) this.opts.emit(out, final);
   }
 
   private renderText(item: TextItem, start: number, end: number, edits: readonly Edit[], raw: string | null): string {

@@ -1,6 +1,7 @@
 // Rules ops write in policies (guard.rules). Patterns were checked by RE2 at policy load; here they are
 // compiled once per rule object (the loaded policy is immutable, so a WeakMap keyed by the rule is exact).
 import { RE2JS } from 're2js';
+import { disabledRules } from '../rules/catalog.ts';
 import type { CustomRule } from '../settings.ts';
 import type { Finding, GuardStage, ScanInput } from '../types.ts';
 
@@ -54,12 +55,12 @@ export function createCustomRuleStage(): GuardStage {
     scan({ text, offset, ctx }: ScanInput): Finding[] {
       const rules = ctx.settings.rules ?? [];
       if (rules.length === 0) return [];
-      const disabled = ctx.settings.disableRules;
+      const disabled = disabledRules(ctx.settings.disableRules);
       let lowered: string | null = null;
       const lower = (): string => (lowered ??= text.toLowerCase());
       const out: Finding[] = [];
       for (const rule of rules) {
-        if (disabled.includes(rule.id) || disabled.includes(`custom/${rule.id}`)) continue;
+        if (disabled.has(`custom/${rule.id}`)) continue;
         scanRule(rule, text, lower, offset, out);
       }
       return out;

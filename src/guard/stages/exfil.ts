@@ -2,6 +2,7 @@
 // structure, a large high-entropy blob to a host that is not an upload destination, and data smuggled in
 // DNS labels of a wildcard-allowed host (httpjail's dns-exfiltration note).
 import { shannonEntropy } from '../entropy.ts';
+import { disabledRules } from '../rules/catalog.ts';
 import type { Action, Finding, GuardStage, ScanContext, ScanInput } from '../types.ts';
 
 const ENV_LINE = /(?:^|\n)[ \t]*(?:export[ \t]+)?([A-Z][A-Z0-9_]{1,63})=([^\n]*)/g;
@@ -165,9 +166,9 @@ export function createExfilStage(): GuardStage {
       const action = actionOf(ctx);
       if (action === 'off') return [];
       const out: Finding[] = [];
-      const disabled = ctx.settings.disableRules;
+      const disabled = disabledRules(ctx.settings.disableRules);
       const add = (rule: string, kind: string, s: number, e: number) => {
-        if (!disabled.includes(rule)) out.push({ rule, kind, severity: 'critical', span: [offset + s, offset + e], action });
+        if (!disabled.has(rule)) out.push({ rule, kind, severity: 'critical', span: [offset + s, offset + e], action });
       };
       if (ctx.location === 'host') {
         dnsLabels(text, (s, e) => add('exfil/dns-label', 'dns_exfil', s, e));

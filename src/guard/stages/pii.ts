@@ -6,7 +6,9 @@ import { isWordCode } from '../entropy.ts';
 import type { Action, Finding, GuardStage, ScanContext, ScanInput } from '../types.ts';
 import { ibanValid, isCardNumber, krrnValid, ssnValid } from './pii-checks.ts';
 
-export const PII_KINDS = ['email', 'phone', 'card', 'iban', 'ssn', 'krrn', 'ip'] as const;
+import { disabledRules, PII_KINDS } from '../rules/catalog.ts';
+
+export { PII_KINDS };
 export type PiiKind = (typeof PII_KINDS)[number];
 
 const DEFAULT_ACTION: Record<PiiKind, Action | 'off'> = { email: 'redact', phone: 'redact', card: 'redact', iban: 'redact', ssn: 'redact', krrn: 'redact', ip: 'off' };
@@ -105,7 +107,7 @@ function emails(text: string, emit: Emit): void {
 
 function actionFor(ctx: ScanContext, kind: PiiKind): Action | 'off' {
   const a = ctx.settings.pii[kind] ?? DEFAULT_ACTION[kind];
-  if (ctx.settings.disableRules.includes(`pii/${kind}`) || ctx.settings.disableRules.includes('pii')) return 'off';
+  if (disabledRules(ctx.settings.disableRules).has(`pii/${kind}`)) return 'off';
   return a;
 }
 

@@ -1,9 +1,10 @@
 // The secret-pattern stage: one Aho-Corasick pass finds keyword hits, and only the rules owning a hit
 // get one anchored RE2 attempt at it. Adding rules adds keywords, not passes over the body.
+import { disabledRules } from '../rules/catalog.ts';
 import type { CompiledRule } from '../rules/pack.ts';
 import { buildKeywordMatcher } from '../rules/keywords.ts';
 import { isWordCode, looksLikePlaceholder, shannonEntropy } from '../entropy.ts';
-import type { Action, Finding, GuardStage, ScanContext, ScanInput } from '../types.ts';
+import type { Action, Finding, GuardStage, ScanInput } from '../types.ts';
 
 interface Candidate {
   readonly rule: number;
@@ -13,10 +14,6 @@ interface Candidate {
 
 export const SECRET_RULE_PREFIX = 'secret/';
 
-function ruleDisabled(ctx: ScanContext, id: string): boolean {
-  const d = ctx.settings.disableRules;
-  return d.length > 0 && (d.includes(id) || d.includes(SECRET_RULE_PREFIX + id) || d.includes('secret'));
-}
 
 function acceptMatch(rule: CompiledRule, text: string, start: number, matchEnd: number, secret: string): boolean {
   if (looksLikePlaceholder(secret)) return false;
@@ -70,6 +67,7 @@ export function createSecretPatternStage(pack: readonly CompiledRule[]): GuardSt
       if (action === 'off') return [];
       const out: Finding[] = [];
       const tried = new Set<string>();
+      const disabled = disabledRules(ctx.settings.disableRules);
       matcher.scan(text, (kw, pos) => {
         for (const cand of byKeyword[kw]!) {
           const rule = pack[cand.rule]!;
@@ -80,7 +78,7 @@ export function createSecretPatternStage(pack: readonly CompiledRule[]): GuardSt
             if (tried.has(key)) continue;
             tried.add(key);
           }
-          if (ruleDisabled(ctx, rule.id)) continue;
+          if (disabled.any && disabled.has(SECRET_RULE_PREFIX + rule.id)) continue;
           const span = tryRule(rule, text, start);
           if (span) out.push(finding(rule, span, offset, action));
         }

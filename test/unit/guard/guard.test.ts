@@ -11,7 +11,7 @@ const value = `v-${rand(30)}`;
 const secrets = [new SecretValue('SERVICE_TOKEN', value)];
 const credential: CredentialSpec = { secret: 'SERVICE_TOKEN', in: 'header', header: 'Authorization', format: 'Bearer {secret}', query: null, placeholder: 'sluice:SERVICE_TOKEN' };
 const guard = createGuard({ knownSecrets: () => secrets, credentials: () => [credential], isHostAllowed: () => true, rulePack: defaultRulePack() });
-const ctx = (host: string, bound: CredentialSpec | null = null) => ({ agent: 'a', host, port: 443, method: 'POST', decision: { guard: settings(), credential: bound } as unknown as Decision });
+const ctx = (host: string, bound: CredentialSpec | null = null, s = settings()) => ({ agent: 'a', host, port: 443, method: 'POST', decision: { guard: s, credential: bound } as unknown as Decision });
 
 describe('assembled guard', () => {
   it('a known secret value leaving in a request body is blocked, base64 too', async () => {
@@ -41,5 +41,30 @@ describe('assembled guard', () => {
     const r = await runFilter(f!, [Buffer.from(`your token is ${value}.`)]);
     expect(r.error).toBeNull();
     expect(r.out.toString()).not.toContain(value);
+  });
+
+  describe('request: off skips DLP but not the checks that protect Sluice\'s own secrets', () => {
+    const off = settings({ request: 'off' });
+    it('a known secret in a body to an opted-out host is still blocked', async () => {
+      const f = guard.requestBody(ctx('api.other.test', null, off), 'text/plain', '');
+      expect(f).not.toBeNull();
+      const r = await runFilter(f!, [Buffer.from(`leak ${value}`)]);
+      expect(r.error).toBeInstanceOf(GuardBlockedError);
+    });
+
+    it('a misused placeholder in a body to an opted-out host is still blocked', async () => {
+      const r = await runFilter(guard.requestBody(ctx('api.other.test', null, off), 'application/json', '')!, [Buffer.from('{"key":"sluice:SERVICE_TOKEN"}')]);
+      expect(r.error).toBeInstanceOf(GuardBlockedError);
+    });
+
+    it('near miss: secret patterns, PII and exfil are skipped there, and the head report says so', async () => {
+      const body = `token ghp_${rand(36)} mail jane.roe@acme-corp.io card 4111 1111 1111 1111`;
+      const r = await runFilter(guard.requestBody(ctx('api.other.test', null, off), 'text/plain', '')!, [Buffer.from(body)]);
+      expect(r.error).toBeNull();
+      expect(r.out.toString()).toBe(body);
+      const on = await runFilter(guard.requestBody(ctx('api.other.test'), 'text/plain', '')!, [Buffer.from(body)]);
+      expect(on.error).toBeInstanceOf(GuardBlockedError);
+      expect(guard.checkRequestHead(ctx('api.other.test', null, off), { target: '/', headers: [] }).report.skipped).toMatch(/request: off/);
+    });
   });
 });

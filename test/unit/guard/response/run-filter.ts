@@ -12,6 +12,7 @@ export interface RunOptions {
   readonly chunk?: number;
   readonly stages?: readonly GuardStage[];
   readonly maxDecodedBytes?: number;
+  readonly disableRules?: readonly string[];
 }
 
 export interface RunResult {
@@ -24,7 +25,7 @@ export interface RunResult {
 export function makeFilter(contentType: string, opts: RunOptions = {}): ResponseFilter | null {
   return createResponseFilter(ctx, { status: 200, headers: [['content-type', contentType], ...(opts.headers ?? [])] }, {
     stages: opts.stages ?? [],
-    settings: { ...DEFAULT_GUARD_SETTINGS, response: opts.mode ?? 'sanitize' },
+    settings: { ...DEFAULT_GUARD_SETTINGS, response: opts.mode ?? 'sanitize', disableRules: opts.disableRules ?? [] },
     isHostAllowed: (h) => h === 'allowed.test' || h.endsWith('.allowed.test'),
     maxDecodedBytes: opts.maxDecodedBytes ?? 8 * 1024 * 1024,
   });
