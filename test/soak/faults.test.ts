@@ -223,10 +223,16 @@ describe('SIGTERM under load (spawned process)', () => {
       expect(code).toBe(0);
       const ok = outcomes.filter((o) => o === 200).length;
       expect(ok).toBeGreaterThan(0);
-      // Nothing but complete answers or refused connections: no 5xx, no accepted-then-dropped requests.
-      expect(outcomes.filter((o) => o !== 200 && o !== 'refused')).toEqual([]);
-      const audited = p.lines.filter((l) => l['msg'] === 'request' && l['status'] === 200).length;
+      // No 5xx: every answer the agents got is a complete 200. Connections that only reached the kernel's accept
+      // backlog when the listener closed are reset by the kernel ('cut' here): Sluice never accepted them, so
+      // there is nothing it could answer; what must hold is that no request Sluice parsed was lost.
+      expect(outcomes.filter((o) => o !== 200 && o !== 'refused' && o !== 'cut')).toEqual([]);
+      const requestLines = p.lines.filter((l) => l['msg'] === 'request' && l['host'] === 'slow.test');
+      const audited = requestLines.filter((l) => l['status'] === 200).length;
       expect(audited).toBeGreaterThanOrEqual(ok);
+      // Every request that reached the upstream has its audit line, and none was cut after being forwarded.
+      expect(requestLines.length).toBeGreaterThanOrEqual(slow.seen.length);
+      expect(requestLines.filter((l) => l['decision'] === 'error')).toEqual([]);
     } finally {
       if (p.child.exitCode === null) p.child.kill('SIGKILL');
       await slow.close();
