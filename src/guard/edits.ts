@@ -36,15 +36,20 @@ export function mergeSpans(spans: readonly RawSpan[]): RawSpan[] {
   return out;
 }
 
-/** Advance a JSON lexer over raw[from, to), returning the state at `to`. */
+/** Advance a JSON lexer over raw[from, to), returning the state at `to` (jumps between quotes with indexOf). */
 export function lexJson(raw: string, from: number, to: number, state: JsonLexState): JsonLexState {
   let inString = state.inString;
-  for (let i = from; i < to; i++) {
-    const c = raw.charCodeAt(i);
+  let i = from;
+  while (i < to) {
+    const q = raw.indexOf('"', i);
+    if (q === -1 || q >= to) break;
     if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
+      // The quote closes the string unless an odd run of backslashes escapes it.
+      let slashes = 0;
+      while (q - 1 - slashes >= i && raw.charCodeAt(q - 1 - slashes) === 92) slashes++;
+      if (slashes % 2 === 0) inString = false;
+    } else inString = true;
+    i = q + 1;
   }
   return { inString };
 }

@@ -4,7 +4,7 @@
 import type { DisabledRules } from '../rules/catalog.ts';
 import type { Severity } from '../types.ts';
 import type { RuleSet } from './rules.ts';
-import { rot13 } from './rules.ts';
+import { forEachKeyword, forEachKeywordAndRot13, rot13 } from './rules.ts';
 import { buildView, toTextRange, type DetectionView } from './unicode.ts';
 
 /** One rule match, in text coordinates, before scoring. */
@@ -42,8 +42,60 @@ const BASE64_BLOCK = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}/g;
 const PERCENT_RUN = /(?:[^\s%"'<>]{0,24}%[0-9A-Fa-f]{2}){4,}[^\s%"'<>]{0,24}/g;
 const MAX_ENCODED = 8192;
 
-/** Run rules over `view` (optionally only near gate hits) and return matches in view coordinates. */
-function matchRules(view: string, rules: RuleSet, disabled: DisabledRules, gate: RegExp): Array<{ rule: number; start: number; end: number }> {
+type Ranges = Map<number, Array<[number, number]>>;
+
+/** Widen a keyword hit into the slice where its rules' patterns may match, merging with the previous slice. */
+function addRange(ranges: Ranges, rules: RuleSet, ids: readonly number[], start: number, end: number, length: number): void {
+  for (const id of ids) {
+    const r = rules.rules[id]!;
+    const from = Math.max(0, start - r.lookbehind);
+    const to = Math.min(length, end + r.maxLength);
+    const list = ranges.get(id);
+    if (list === undefined) {
+      ranges.set(id, [[from, to]]);
+      continue;
+    }
+    const last = list[list.length - 1]!;
+    if (from <= last[1]) last[1] = Math.max(last[1], to);
+    else list.push([from, to]);
+  }
+}
+
+function gateRanges(view: string, rules: RuleSet): Ranges {
+  const ranges: Ranges = new Map();
+  forEachKeyword(rules, view, (ids, s, e) => addRange(ranges, rules, ids, s, e, view.length));
+  return ranges;
+}
+
+/** Run rules over `view` only near keyword hits and return matches in view coordinates. */
+function matchRules(view: string, rules: RuleSet, disabled: DisabledRules, ranges: Ranges): Array<{ rule: number; start: number; end: number }> {
+  const out: Array<{ rule: number; start: number; end: number }> = [];
+  for (const [id, list] of ranges) {
+    const r = rules.rules[id]!;
+    if (disabled.any && disabled.has(`response/injection/${r.id}`)) continue;
+    // Keyword hits arrive out of order (overlapping keywords end where they end): merge the slices.
+    list.sort((a, b) => a[0] - b[0]);
+    let cur: [number, number] | null = null;
+    const merged: Array<[number, number]> = [];
+    for (const rg of list) {
+      if (cur !== null && rg[0] <= cur[1]) cur[1] = Math.max(cur[1], rg[1]);
+      else merged.push((cur = [rg[0], rg[1]]));
+    }
+    for (const [from, to] of merged) {
+      const slice = view.slice(from, to);
+      for (const p of r.patterns) {
+        const m = p.matcher(slice);
+        while (m.find()) {
+          if (m.end() === m.start()) continue;
+          out.push({ rule: id, start: from + m.start(), end: from + m.end() });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function unusedOldMatchRules(view: string, rules: RuleSet, disabled: DisabledRules, gate: RegExp): Array<{ rule: number; start: number; end: number }> {
   const ranges = new Map<number, Array<[number, number]>>();
   gate.lastIndex = 0;
   for (let m = gate.exec(view); m !== null; m = gate.exec(view)) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { RE2JS } from 're2js';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { buildKeywordMatcher, type KeywordMatcher } from '../rules/keywords.ts';
 import type { Severity } from '../types.ts';
 
 const ruleSchema = z
@@ -44,12 +45,25 @@ export interface InjectionRule {
   readonly patterns: readonly RE2JS[];
 }
 
+/**
+ * The keyword gate: one Aho-Corasick pass over a text finds every ASCII keyword (and every ROT13-encoded one),
+ * whatever the number of rules; the few non-ASCII keywords (Korean, Russian, Japanese...) go through one native
+ * literal alternation, run only on text that has a non-ASCII character at all.
+ */
+export interface KeywordGate {
+  readonly ascii: KeywordMatcher;
+  /** Rule indexes per AC keyword id; null for ROT13 keywords. */
+  readonly rulesOf: ReadonlyArray<readonly number[] | null>;
+  readonly nonAscii: RegExp | null;
+}
+
 export interface RuleSet {
   readonly rules: readonly InjectionRule[];
-  /** One native regex over all keywords (literal alternation: no nested quantifiers, so no backtracking blow-up). */
+  /** Literal alternation over the non-ASCII keywords (kept for callers that want a native regex). */
   readonly gate: RegExp;
   /** Same keywords ROT13-encoded, to find ROT13 payloads without decoding every window. */
   readonly rot13Gate: RegExp;
+  readonly keywordGate: KeywordGate;
   /** lower-case keyword -> indexes of rules it gates. */
   readonly byKeyword: ReadonlyMap<string, readonly number[]>;
   readonly clusterGap: number;
@@ -100,17 +114,63 @@ export function compileRules(docs: readonly unknown[]): RuleSet {
   }
   const keys = [...byKeyword.keys()].sort((a, b) => b.length - a.length);
   const gate = new RegExp(keys.map(escapeLiteral).join('|'), 'gi');
-  const rot = keys.filter((k) => /^[a-z ]{5,}$/.test(k)).map((k) => escapeLiteral(rot13(k)));
-  const rot13Gate = new RegExp(rot.length > 0 ? rot.join('|') : '(?!)', 'gi');
+  const rotKeys = keys.filter((k) => /^[a-z ]{5,}$/.test(k)).map(rot13);
+  const rot13Gate = new RegExp(rotKeys.length > 0 ? rotKeys.map(escapeLiteral).join('|') : '(?!)', 'gi');
   return Object.freeze({
     rules: Object.freeze(rules),
     gate,
     rot13Gate,
+    keywordGate: buildGate(keys, rotKeys, byKeyword),
     byKeyword,
     clusterGap,
     thresholds: Object.freeze(thresholds),
     maxLength: Math.max(DEFAULT_MAX_LENGTH, ...rules.map((r) => r.maxLength)),
   });
+}
+
+function buildGate(keys: readonly string[], rotKeys: readonly string[], byKeyword: ReadonlyMap<string, readonly number[]>): KeywordGate {
+  const ascii = keys.filter((k) => /^[\x20-\x7e]+$/.test(k));
+  const other = keys.filter((k) => !/^[\x20-\x7e]+$/.test(k));
+  return Object.freeze({
+    ascii: buildKeywordMatcher([...ascii, ...rotKeys]),
+    rulesOf: Object.freeze([...ascii.map((k) => byKeyword.get(k)!), ...rotKeys.map(() => null)]),
+    nonAscii: other.length > 0 ? new RegExp(other.map(escapeLiteral).join('|'), 'gi') : null,
+  });
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Every keyword occurrence in `text`: rule indexes, start and end (overlapping occurrences included). */
+export function forEachKeyword(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void): void {
+  const g = rules.keywordGate;
+  const lengths = g.ascii.keywords;
+  g.ascii.scan(text, (id, start) => {
+    const ids = g.rulesOf[id];
+    if (ids) onHit(ids, start, start + lengths[id]!.length);
+  });
+  forNonAscii(rules, text, onHit);
+}
+
+/** Every keyword occurrence (as forEachKeyword) and, in the same pass, every ROT13-encoded keyword (start, end). */
+export function forEachKeywordAndRot13(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, onRot13: (start: number, end: number) => void): void {
+  const g = rules.keywordGate;
+  g.ascii.scan(text, (id, start) => {
+    const ids = g.rulesOf[id];
+    const end = start + g.ascii.keywords[id]!.length;
+    if (ids) onHit(ids, start, end);
+    else onRot13(start, end);
+  });
+  forNonAscii(rules, text, onHit);
+}
+
+function forNonAscii(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void): void {
+  const g = rules.keywordGate;
+  if (g.nonAscii === null || !NON_ASCII.test(text)) return;
+  g.nonAscii.lastIndex = 0;
+  for (let m = g.nonAscii.exec(text); m !== null; m = g.nonAscii.exec(text)) {
+    const ids = rules.byKeyword.get(m[0].toLowerCase());
+    if (ids) onHit(ids, m.index, m.index + m[0].length);
+  }
 }
 
 /** Load every src/guard/rules/injection*.yaml (or those in `dir`). */
