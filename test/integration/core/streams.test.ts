@@ -1,11 +1,13 @@
 // Large bodies stream through with backpressure and arrive intact; WebSocket upgrades are relayed for allowed hosts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ProxyAgent, request, WebSocket } from 'undici';
 import { makeTestCa } from '../../helpers/certs.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
-import { startTestSluice, type TestSluice } from '../../helpers/sluice.ts';
+import { startTestSluice, eventually, type TestSluice } from '../../helpers/sluice.ts';
 import { attachWebSocketEcho } from '../../helpers/websocket.ts';
 import { viaProxy } from '../../helpers/clients.ts';
 
@@ -63,13 +65,17 @@ describe('streams and upgrades', () => {
       },
     });
     ws = await startUpstream({ tls: ca.issue(['ws.allowed.test']) });
+    const secretsFile = path.join(ca.dir, 'secrets.env');
+    fs.writeFileSync(secretsFile, 'BIG_TOKEN=big-token-value-0123456789abcdef\n');
     attachWebSocketEcho(ws.server, wsSeen as never);
     s = await startTestSluice({
-      names: ['big.allowed.test', 'ws.allowed.test', 'nows.allowed.test'],
+      names: ['big.allowed.test', 'ws.allowed.test', 'nows.allowed.test', 'api.cred.test'],
+      config: { secrets: [{ type: 'file', path: secretsFile }] },
       trustCa: [ca.caPath],
       policy: {
         hosts: [
           { host: 'big.allowed.test', ports: [big.port], guard: { request: 'off', response: 'off' } },
+          { host: 'api.cred.test', ports: [big.port], credential: { secret: 'BIG_TOKEN' } },
           { host: 'ws.allowed.test', ports: [ws.port], websocket: true },
           { host: 'nows.allowed.test', ports: [ws.port] },
         ],
@@ -130,6 +136,21 @@ describe('streams and upgrades', () => {
     await dispatcher.close();
     expect(outcome).toBe('error');
     expect(wsSeen.length).toBe(before);
+  });
+
+  it('blocks a WebSocket upgrade that carries another host\'s placeholder in its URL (the guard runs on upgrades too)', async () => {
+    const before = wsSeen.length;
+    const dispatcher = new ProxyAgent({ uri: s.proxyUrl, requestTls: { ca: s.caPem } });
+    const sock = new WebSocket(`wss://ws.allowed.test:${ws.port}/echo?key=sluice:BIG_TOKEN`, { dispatcher } as never);
+    const outcome = await new Promise<string>((resolve) => {
+      sock.onopen = () => resolve('open');
+      sock.onerror = () => resolve('error');
+    });
+    await dispatcher.close();
+    expect(outcome).toBe('error');
+    expect(wsSeen.length).toBe(before);
+    const line = await eventually(() => s.audit().find((l) => l['host'] === 'ws.allowed.test' && l['decision'] === 'block'));
+    expect(JSON.stringify(line?.['findings'])).toContain('BIG_TOKEN');
   });
 
   it('refuses a plain-HTTP WebSocket upgrade to a denied host with 403', async () => {
