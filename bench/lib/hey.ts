@@ -23,8 +23,8 @@ export interface RpsResult {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
-  /** Requests that had to dial a new connection (hey's DNS+dialup > 0): above the concurrency means the proxy
-   *  broke keep-alive connections. hey's CSV omits transport errors, so this is where they show. */
+  /** Requests whose DNS+dialup column is non-zero (a new connection). A lower bound: hey prints 4 decimals of a
+   *  second, so a dial under 50 µs reads 0. In the JSON only. hey's CSV omits transport errors entirely. */
   readonly newConnections?: number;
 }
 

@@ -135,6 +135,15 @@ export async function waitForPort(port: number, timeoutMs: number, proc?: Proc, 
   throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms${proc ? ` (${proc.name}, see ${proc.logFile})` : ''}`);
 }
 
+/** True if host:port can be bound right now. */
+export function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
 /** A free loopback port (bind to 0, read, close). Racy in theory; fine on a bench machine. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -112,7 +112,6 @@ const TABLE1: Array<[string, string, number]> = [
   ['p50 ms c=32', 'p50_c32', 2],
   ['p99 ms c=32', 'p99_c32', 2],
   ['proxy CPU ms / 10k req (c=32)', 'cpu_ms_per_10k_c32', 0],
-  ['connections dialled (c=32)', 'new_conns_c32', 0],
 ];
 const TABLE2: Array<[string, string, number]> = [
   ['cold request ms', 'cold_ms', 1],

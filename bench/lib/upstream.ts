@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UPSTREAM_ADDR, type BenchCerts } from './certs.ts';
-import { freePort, waitForPort, type Proc, type ProcSet } from './procs.ts';
+import { freePort, portFree, waitForPort, type Proc, type ProcSet } from './procs.ts';
 
 export interface Upstream {
   /** nginx: GET /small (~200 B JSON), /1m, /100m. */
@@ -78,14 +78,9 @@ export async function startUpstream(dir: string, certs: BenchCerts, procs: ProcS
   const [appPort, tcpPort] = [await freePort(UPSTREAM_ADDR), await freePort(UPSTREAM_ADDR)];
   // Port 443 so URLs carry no port: hey puts the Host header (with any port) into the TLS SNI, which a strict
   // interceptor rightly refuses. Falls back to a free port (hey then unusable) if 443 is taken on that address.
-  let staticPort = 443;
-  let nginx: Proc;
-  try {
-    nginx = await startNginx(dir, staticPort, certs, procs);
-  } catch {
-    staticPort = await freePort(UPSTREAM_ADDR);
-    nginx = await startNginx(dir, staticPort, certs, procs);
-  }
+  // (Probe first: waiting for the port would otherwise be answered by whoever already holds it.)
+  const staticPort = (await portFree(UPSTREAM_ADDR, 443)) ? 443 : await freePort(UPSTREAM_ADDR);
+  const nginx = await startNginx(dir, staticPort, certs, procs);
   const app = procs.start(
     'upstream-app',
     node,

@@ -42,8 +42,8 @@ const PLACEHOLDER_WORDS = [
 ];
 const WORDS = new Set(PLACEHOLDER_WORDS);
 const MAX_WORD = Math.max(...PLACEHOLDER_WORDS.map((w) => w.length));
-/** A random segment at least this long means the value carries real key material. */
-const RANDOM_SEGMENT = 16;
+/** More characters than this outside template words (prefixes such as sk-ant-api03 fit) means real key material. */
+const MAX_NON_WORD = 12;
 
 /** Can `s` (lower case) be cut into placeholder words from end to end? */
 function isWordSequence(s: string): boolean {
@@ -56,13 +56,20 @@ function isWordSequence(s: string): boolean {
   return ok[s.length] === 1;
 }
 
-/** The value's segments (split at punctuation) are template words plus short prefixes, with no long random part. */
+/**
+ * The value is template words plus a short prefix (sk-ant-api03-YOUR_API_KEY_HERE, xoxb-your-token-here): the
+ * characters outside the words are too few to be key material, wherever the separators fall.
+ */
 function madeOfWords(value: string): boolean {
   let words = 0;
+  let other = 0;
   for (const seg of value.split(/[^A-Za-z0-9]+/)) {
     const letters = seg.replace(/\d+$/, '');
-    if (letters.length >= 3 && !/^[0-9a-fA-F]+$/.test(letters) && isWordSequence(letters.toLowerCase())) words += letters.length;
-    else if (seg.length >= RANDOM_SEGMENT) return false;
+    if (letters.length >= 3 && !/^[0-9a-fA-F]+$/.test(letters) && isWordSequence(letters.toLowerCase())) {
+      words += letters.length;
+      other += seg.length - letters.length;
+    } else other += seg.length;
+    if (other > MAX_NON_WORD) return false;
   }
   return words >= 4;
 }

@@ -54,6 +54,15 @@ describe('request scanning is independent of chunking', () => {
   });
 });
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('response redaction keeps JSON valid', () => {
   /** A JSON document with the secret planted inside one of its strings (or as a key), escaped or not. */
   const planted = fc.tuple(fc.jsonValue({ maxDepth: 3 }), fc.nat(), fc.boolean(), fc.boolean()).map(([value, seed, asKey, escaped]) => {
@@ -62,8 +71,12 @@ describe('response redaction keeps JSON valid', () => {
     const target = strings[seed % strings.length]!;
     const inner = escaped ? FORMS['jsonEscaped']!(SECRET) : SECRET;
     const insertAt = target.index + 1 + (seed % Math.max(1, target[0].length - 1));
-    const withSecret = asKey ? `{"${inner}":${text}}` : text.slice(0, Math.min(insertAt, target.index + target[0].length - 1)) + inner + text.slice(Math.min(insertAt, target.index + target[0].length - 1));
-    return withSecret;
+    const plant = (at: number) => text.slice(0, at) + inner + text.slice(at);
+    // Never inside an escape (\" or \u00e9): step back until the planted document is still JSON; right after the
+    // opening quote always is.
+    let at = Math.min(insertAt, target.index + target[0].length - 1);
+    while (at > target.index + 1 && !isJson(plant(at))) at--;
+    return asKey ? `{"${inner}":${text}}` : plant(at);
   });
 
   it('output parses as JSON and never contains the secret, under any chunking', async () => {

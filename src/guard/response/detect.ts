@@ -37,8 +37,6 @@ const CLOSE_QUOTES = '"\'”’»」』`“‘›';
 const DISCUSSION = /prompt[\s-]injection|jailbreak|injection attack|for example|for instance|e\.g\.|such as|phrases? like|known as|example of|attackers? (?:use|write|hide)|malicious (?:page|prompt|text)/i;
 const LEET = /[a-z][013457@$][a-z]|[013457@$][a-z]{2}/i;
 const LEET_MAP: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
-// The lookbehind starts a candidate only at the beginning of a run, so ordinary words cost one step each.
-const BASE64_BLOCK = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}/g;
 const PERCENT_RUN = /(?:[^\s%"'<>]{0,24}%[0-9A-Fa-f]{2}){4,}[^\s%"'<>]{0,24}/g;
 const MAX_ENCODED = 8192;
 
@@ -95,41 +93,6 @@ function matchRules(view: string, rules: RuleSet, disabled: DisabledRules, range
   return out;
 }
 
-function unusedOldMatchRules(view: string, rules: RuleSet, disabled: DisabledRules, gate: RegExp): Array<{ rule: number; start: number; end: number }> {
-  const ranges = new Map<number, Array<[number, number]>>();
-  gate.lastIndex = 0;
-  for (let m = gate.exec(view); m !== null; m = gate.exec(view)) {
-    const ids = rules.byKeyword.get(m[0].toLowerCase());
-    if (ids === undefined) continue;
-    for (const id of ids) {
-      const r = rules.rules[id]!;
-      const from = Math.max(0, m.index - r.lookbehind);
-      const to = Math.min(view.length, m.index + m[0].length + r.maxLength);
-      const list = ranges.get(id) ?? [];
-      const last = list[list.length - 1];
-      if (last !== undefined && from <= last[1]) last[1] = Math.max(last[1], to);
-      else list.push([from, to]);
-      ranges.set(id, list);
-    }
-  }
-  const out: Array<{ rule: number; start: number; end: number }> = [];
-  for (const [id, list] of ranges) {
-    const r = rules.rules[id]!;
-    if (disabled.any && disabled.has(`response/injection/${r.id}`)) continue;
-    for (const [from, to] of list) {
-      const slice = view.slice(from, to);
-      for (const p of r.patterns) {
-        const m = p.matcher(slice);
-        while (m.find()) {
-          if (m.end() === m.start()) continue;
-          out.push({ rule: id, start: from + m.start(), end: from + m.end() });
-        }
-      }
-    }
-  }
-  return out;
-}
-
 function isQuoted(view: string, start: number, end: number): boolean {
   let i = start - 1;
   while (i >= 0 && view[i] === ' ') i--;
@@ -161,25 +124,30 @@ export function detectInjections(text: string, opts: DetectOptions, depth = 0, v
     const r = rules.rules[ruleIdx]!;
     hits.push({ rule: r.id + suffix, kind: r.kind, floor: r.severity, weight: r.weight * factor, start: ts, end: te });
   };
-  for (const m of matchRules(v.view, rules, opts.disabled, rules.gate)) {
+  // One keyword pass gives both the rule slices and the ROT13 candidates (only on the top-level text).
+  const ranges: Ranges = new Map();
+  const rotHits: Array<readonly [number, number]> = [];
+  if (depth === 0) forEachKeywordAndRot13(rules, v.view, (ids, s, e) => addRange(ranges, rules, ids, s, e, v.view.length), (s, e) => rotHits.push([s, e]));
+  else forEachKeyword(rules, v.view, (ids, s, e) => addRange(ranges, rules, ids, s, e, v.view.length));
+  for (const m of matchRules(v.view, rules, opts.disabled, ranges)) {
     const [ts, te] = toTextRange(v, m.start, m.end);
     const hidden = opts.hidden(ts, te) || isHiddenRange(v, ts, te);
     push(m.rule, ts, te, factorFor(v.view, v, text, m.start, m.end, ts, te, hidden), '');
   }
   if (LEET.test(v.view)) {
     const leet = v.view.replace(/[013457@$]/g, (c) => LEET_MAP[c] ?? c);
-    for (const m of matchRules(leet, rules, opts.disabled, rules.gate)) {
+    for (const m of matchRules(leet, rules, opts.disabled, gateRanges(leet, rules))) {
       if (leet.slice(m.start, m.end) === v.view.slice(m.start, m.end)) continue; // already found as plain text
       const [ts, te] = toTextRange(v, m.start, m.end);
       push(m.rule, ts, te, opts.hidden(ts, te) ? HIDDEN_FACTOR : OBFUSCATED_FACTOR, '+leet');
     }
   }
-  if (depth === 0) detectEncoded(text, v, opts, hits);
+  if (depth === 0) detectEncoded(text, v, opts, hits, rotHits);
   return hits;
 }
 
 /** Decode base64 blocks, ROT13 and %XX runs and re-scan them; a hit covers the whole encoded span. */
-function detectEncoded(text: string, v: DetectionView, opts: DetectOptions, hits: Hit[]): void {
+function detectEncoded(text: string, v: DetectionView, opts: DetectOptions, hits: Hit[], rotHits: ReadonlyArray<readonly [number, number]>): void {
   const rescan = (decoded: string, s: number, e: number, suffix: string): void => {
     const [ts, te] = toTextRange(v, s, e);
     for (const h of detectInjections(decoded, { ...opts, hidden: () => false }, 1)) {
@@ -187,18 +155,15 @@ function detectEncoded(text: string, v: DetectionView, opts: DetectOptions, hits
       hits.push({ ...h, rule: h.rule + suffix, weight: h.weight * factor, start: ts, end: te });
     }
   };
-  BASE64_BLOCK.lastIndex = 0;
-  for (let m = BASE64_BLOCK.exec(v.view); m !== null; m = BASE64_BLOCK.exec(v.view)) {
-    const decoded = decodeBase64Text(m[0].slice(0, MAX_ENCODED));
-    if (decoded !== null) rescan(decoded, m.index, m.index + m[0].length, '+base64');
-  }
-  const rg = opts.rules.rot13Gate;
-  rg.lastIndex = 0;
+  base64Runs(v.view, (s, e) => {
+    const decoded = decodeBase64Text(v.view.slice(s, Math.min(e, s + MAX_ENCODED)));
+    if (decoded !== null) rescan(decoded, s, e, '+base64');
+  });
   let rotUntil = -1;
-  for (let m = rg.exec(v.view); m !== null; m = rg.exec(v.view)) {
-    if (m.index < rotUntil) continue;
-    const s = Math.max(0, m.index - 200);
-    const e = Math.min(v.view.length, m.index + m[0].length + 300);
+  for (const [hs, he] of [...rotHits].sort((a, b) => a[0] - b[0])) {
+    if (hs < rotUntil) continue;
+    const s = Math.max(0, hs - 200);
+    const e = Math.min(v.view.length, he + 300);
     rotUntil = e;
     rescan(rot13(v.view.slice(s, e)), s, e, '+rot13');
   }
@@ -206,6 +171,34 @@ function detectEncoded(text: string, v: DetectionView, opts: DetectOptions, hits
   if (v.view.includes('%')) for (let m = PERCENT_RUN.exec(v.view); m !== null; m = PERCENT_RUN.exec(v.view)) {
     const decoded = decodePercent(m[0].slice(0, MAX_ENCODED));
     if (decoded !== null) rescan(decoded, m.index, m.index + m[0].length, '+urlencoded');
+  }
+}
+
+const BASE64_CHARS = (() => {
+  const t = new Uint8Array(65536);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') t[c.charCodeAt(0)] = 1;
+  return t;
+})();
+
+/**
+ * Runs of 24+ base64/base64url characters (plus up to two '=' of padding), found with one table lookup per
+ * character: a regex with a lookbehind paid a match attempt at the start of every word of ordinary prose.
+ */
+function base64Runs(text: string, onRun: (start: number, end: number) => void): void {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (BASE64_CHARS[text.charCodeAt(i)] !== 1) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && BASE64_CHARS[text.charCodeAt(i)] === 1) i++;
+    if (i - start < 24) continue;
+    let end = i;
+    while (end < n && end - i < 2 && text.charCodeAt(end) === 61) end++;
+    onRun(start, end);
+    i = end;
   }
 }
 

@@ -143,6 +143,10 @@ function consumeInvisibleRun(text: string, i: number, prevCp: number, b: ViewBui
     j += w;
   }
   const run = cps.length;
+  if (isEmojiPresentationJoin(text, cps, prevCp, j)) {
+    for (const [at, cp] of cps) b.push(String.fromCodePoint(cp), at);
+    return j;
+  }
   let tagStart = -1;
   for (const [at, cp] of cps) {
     const w = cp > 0xffff ? 2 : 1;
@@ -167,6 +171,13 @@ function consumeInvisibleRun(text: string, i: number, prevCp: number, b: ViewBui
     b.dropRange(tagStart, j, true);
   }
   return j;
+}
+
+/** VS16 then ZWJ between two emoji (🏳️‍🌈, ❤️‍🔥): the one legitimate run of two invisible characters. */
+function isEmojiPresentationJoin(text: string, cps: ReadonlyArray<readonly [number, number]>, prevCp: number, after: number): boolean {
+  if (cps.length !== 2 || cps[0]![1] !== 0xfe0f || cps[1]![1] !== 0x200d || prevCp < 0) return false;
+  const nextCp = text.codePointAt(after) ?? -1;
+  return nextCp >= 0 && EMOJI_BASE.test(String.fromCodePoint(prevCp)) && EMOJI_BASE.test(String.fromCodePoint(nextCp));
 }
 
 function foldChar(ch: string): string {

@@ -17,13 +17,17 @@ export interface RunOptions {
 
 export interface RunResult {
   readonly body: string;
+  /** The emitted bytes as they are (binary bodies). */
+  readonly bytes: Buffer;
   readonly findings: readonly Finding[];
   readonly error: Error | null;
   readonly filter: ResponseFilter;
 }
 
 export function makeFilter(contentType: string, opts: RunOptions = {}): ResponseFilter | null {
-  return createResponseFilter(ctx, { status: 200, headers: [['content-type', contentType], ...(opts.headers ?? [])] }, {
+  // An empty content type means no Content-Type header at all.
+  const typeHeader: Array<readonly [string, string]> = contentType === '' ? [] : [['content-type', contentType]];
+  return createResponseFilter(ctx, { status: 200, headers: [...typeHeader, ...(opts.headers ?? [])] }, {
     stages: opts.stages ?? [],
     settings: { ...DEFAULT_GUARD_SETTINGS, response: opts.mode ?? 'sanitize', disableRules: opts.disableRules ?? [] },
     isHostAllowed: (h) => h === 'allowed.test' || h.endsWith('.allowed.test'),
@@ -47,7 +51,7 @@ export async function runFilter(contentType: string, input: string | Buffer, opt
   for (let i = 0; i < bytes.length && error === null; i += Math.max(1, step)) filter.stream.write(bytes.subarray(i, i + Math.max(1, step)));
   if (error === null) filter.stream.end();
   await done.catch(() => undefined);
-  return { body: Buffer.concat(out).toString('utf8'), findings: filter.findings(), error, filter };
+  return { body: Buffer.concat(out).toString('utf8'), bytes: Buffer.concat(out), findings: filter.findings(), error, filter };
 }
 
 export function rules(r: RunResult): string[] {
