@@ -8,6 +8,7 @@ import type { ExchangeRecord } from '../audit/index.ts';
 import { PolicyDeniedError, BadRequestError } from '../errors.ts';
 import type { Authority } from './authority.ts';
 import { canonicalHost } from './authority.ts';
+import { clientGone } from './tunnel.ts';
 import type { NetContext } from './net-context.ts';
 
 const TLS_HANDSHAKE_RECORD = 0x16;
@@ -115,6 +116,10 @@ function firstChunk(socket: Duplex): Promise<Buffer | null> {
       socket.off('end', onEnd);
       socket.off('close', onEnd);
       resolve(v);
+    }
+    if (clientGone(socket)) {
+      finish(null);
+      return;
     }
     socket.on('data', onData);
     socket.once('end', onEnd);

@@ -23,6 +23,15 @@ export interface TunnelRequest {
 export async function openBlindTunnel(ctx: NetContext, t: TunnelRequest): Promise<void> {
   const dialled = await ctx.dial(t.authority, t.decision.allowPrivate);
   const upstream = await connectTo(dialled.address, t.authority.port, ctx.config.limits.upstreamConnectTimeoutMs);
+  if (clientGone(t.socket)) {
+    // The client gave up while we dialled (Go cancels surplus dials): release both sockets at once.
+    upstream.destroy();
+    t.socket.destroy();
+    t.record.decision = 'error';
+    t.record.reason = 'the client closed the connection before the tunnel was established';
+    t.finish();
+    return;
+  }
   ctx.metrics.tunnelOpened('tunnel');
   t.record.status = 200;
   t.socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -68,6 +77,7 @@ function firstHello(socket: Duplex, head: Buffer): Promise<{ bytes: Buffer; hell
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
+      socket.off('close', onEnd);
       socket.pause();
       resolve({ bytes, hello });
     };
@@ -84,9 +94,19 @@ function firstHello(socket: Duplex, head: Buffer): Promise<{ bytes: Buffer; hell
       resolve({ bytes, hello: initial });
       return;
     }
+    if (clientGone(socket)) {
+      finish({ state: 'malformed' });
+      return;
+    }
     socket.on('data', onData);
     socket.once('end', onEnd);
+    socket.once('close', onEnd);
   });
+}
+
+/** A socket that already ended or closed will never emit those events again: waiting on them would hang. */
+export function clientGone(socket: Duplex): boolean {
+  return socket.destroyed || socket.readableEnded || !socket.writable;
 }
 
 const HELLO_TIMEOUT_MS = 15_000;

@@ -158,3 +158,29 @@ describe('blind tunnel SNI', () => {
     }
   });
 });
+
+describe('clients that give up during CONNECT', () => {
+  it('a client that closes while Sluice dials releases both sockets at once (no 15 s ClientHello wait)', async () => {
+    const ca = makeTestCa();
+    const up = await startUpstream({ tls: ca.issue(['gone.allowed.test']) });
+    const s = await startTestSluice({ names: ['gone.allowed.test'], trustCa: [ca.caPath], policy: { hosts: [{ host: 'gone.allowed.test', ports: [up.port], mode: 'tunnel' }] } });
+    try {
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) {
+        const socket = (await import('node:net')).connect(s.port, '127.0.0.1');
+        await new Promise((r) => socket.once('connect', r));
+        socket.write(connectRequest(`gone.allowed.test:${up.port}`));
+        socket.destroy();
+      }
+      // Every abandoned CONNECT is audited well before the 15 s ClientHello timeout would have fired.
+      await eventually(() => s.audit().filter((l) => l['method'] === 'CONNECT').length >= 20, 5000);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(s.sluice.metrics.registry.getSingleMetric('sluice_open_tunnels')).toBeDefined();
+      const open = (await s.sluice.metrics.registry.getSingleMetricAsString('sluice_open_tunnels')).match(/mode="tunnel"\} (\d+)/)?.[1];
+      expect(Number(open ?? 0)).toBe(0);
+    } finally {
+      await s.close();
+      await up.close();
+    }
+  });
+});
