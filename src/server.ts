@@ -46,12 +46,18 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
   const bound: BoundListener[] = [];
   const adminRef: { server: AdminServer | null } = { server: null };
   const inflight = createInflight();
-  const ctx = createNetContext(config, log, parts, inflight, () => selfAddresses(bound, adminRef.server));
+  // Computed once the listeners are bound (ports resolved from 0): the address guard asks on every dial.
+  let self: { address: string; port?: number }[] = [];
+  const ctx = createNetContext(config, log, parts, inflight, () => self);
   const state: ConnectionState = { sockets: new Set<Duplex>(), draining: false };
   const handlers = createHandlers(ctx, state);
   try {
-    for (const entry of config.listen) bound.push(await bindListener(parseListen(entry), config.limits, handlers));
+    for (const entry of config.listen) {
+      bound.push(await bindListener(parseListen(entry), config.limits, handlers));
+      self = selfAddresses(bound, null);
+    }
     adminRef.server = config.admin ? await startAdmin(config.admin, parts) : null;
+    self = selfAddresses(bound, adminRef.server);
   } catch (e) {
     await Promise.all(bound.map((b) => new Promise((r) => b.server.close(r))));
     await closeComponents(parts);

@@ -50,6 +50,9 @@ export interface Upstream {
 export function createUpstream(options: UpstreamOptions): Upstream {
   // Node's default store (bundled roots plus NODE_EXTRA_CA_CERTS), extended by the configured files.
   const ca = [...tls.getCACertificates('default'), ...options.trustCa.map((f) => fs.readFileSync(f, 'utf8'))];
+  // One context for every upstream connection: passing `ca` per connection re-parses ~150 roots each time
+  // (addCACert was 12% of CPU under load in bench/results/profile-summary.md).
+  const secureContext = tls.createSecureContext({ ca, minVersion: 'TLSv1.2' });
   const pools = new LRUCache<string, Pool>({
     max: options.maxPools ?? 512,
     dispose: (pool) => {
@@ -61,7 +64,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     const key = `${target.scheme}|${target.host}|${target.port}|${target.address}`;
     let pool = pools.get(key);
     if (pool) return pool;
-    const connector = buildConnector({ ca, timeout: options.connectTimeoutMs, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] } as buildConnector.BuildOptions);
+    const connector = buildConnector({ secureContext, timeout: options.connectTimeoutMs, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] } as buildConnector.BuildOptions);
     const origin = `${target.scheme}://${target.kind === 'ipv6' ? `[${target.host}]` : target.host}:${target.port}`;
     pool = new Pool(origin, {
       connections: 64,

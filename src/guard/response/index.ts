@@ -62,7 +62,8 @@ export function createResponseFilterWith(rules: RuleSet, ctx: ExchangeContext, h
   const scanCtx = scanContextFor(ctx, deps.settings, contentType);
   const stages = deps.stages.filter((s) => s.directions.includes('response') && s.accepts(scanCtx));
   if ((info.kind === 'binary' || deps.settings.response === 'off') && stages.length === 0) return null;
-  const markerId = randomBytes(9).toString('base64url');
+  // The boundary id only matters in annotate mode; a syscall per response otherwise shows in profiles.
+  const markerId = deps.settings.response === 'annotate' ? randomBytes(9).toString('base64url') : '';
   const base = { rules, disabled: disabledRules(deps.settings.disableRules), stages, scanCtx, isHostAllowed: deps.isHostAllowed, markerId };
   const overlap = Math.max(MIN_OVERLAP, 2 * rules.maxLength, ...stages.map((s) => 2 * s.maxMatchLength));
   const transform = new ResponseTransform({
