@@ -64,11 +64,36 @@ function stripWordStart(regex: string): { source: string; wordStart: boolean } {
   return { source: (m[1] ?? '') + regex.slice(m[0].length), wordStart: true };
 }
 
+/**
+ * Compiled RE2 programs are large (the whole default pack held ~40 MB of heap) and most rules never see a keyword
+ * hit in a given process. Each regex is compiled once at load to validate it (so a bad rule is still a load
+ * error naming it), then dropped, and compiled again on first use.
+ */
+function lazily<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
 export function compileRule(r: z.infer<typeof ruleSchema>): CompiledRule {
   const { source, wordStart } = stripWordStart(r.regex);
-  const re = compile(r.id, 'regex', source);
-  if (r.group > re.groupCount()) throw new RulePackError(`rule ${r.id}: group ${r.group} but the regex has ${re.groupCount()} groups`);
+  const groups = compile(r.id, 'regex', source).groupCount();
+  if (r.group > groups) throw new RulePackError(`rule ${r.id}: group ${r.group} but the regex has ${groups} groups`);
+  const allowSources = r.allow.map((a) => `^(?:${a})$`);
+  for (const a of allowSources) compile(r.id, 'allow', a);
+  for (const a of r.allowContext) compile(r.id, 'allowContext', a);
+  const re = lazily(() => compile(r.id, 'regex', source));
+  const allow = lazily(() => allowSources.map((a) => compile(r.id, 'allow', a)));
+  const allowContext = lazily(() => r.allowContext.map((a) => compile(r.id, 'allowContext', a)));
   return Object.freeze({
+    get re() {
+      return re();
+    },
+    get allow() {
+      return allow();
+    },
+    get allowContext() {
+      return allowContext();
+    },
     id: r.id,
     kind: r.kind,
     severity: r.severity,
@@ -76,12 +101,9 @@ export function compileRule(r: z.infer<typeof ruleSchema>): CompiledRule {
     caseSensitive: r.caseSensitive,
     lead: r.lead,
     wordStart,
-    re,
     group: r.group,
     entropy: r.entropy ?? null,
     maxLength: r.maxLength,
-    allow: r.allow.map((a) => compile(r.id, 'allow', `^(?:${a})$`)),
-    allowContext: r.allowContext.map((a) => compile(r.id, 'allowContext', a)),
   });
 }
 
