@@ -4,7 +4,7 @@
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/sluice.ts';
-import { checkInvariants, exchangeOn, findSecret, openTunnel, rawToSluice, startEnv, upstreamSaw, SECRET, SECRET_NAME, type Env, type TeeHandler } from './support.ts';
+import { checkInvariantsAndClose, exchangeOn, findSecret, openTunnel, rawToSluice, startEnv, upstreamSaw, SECRET, SECRET_NAME, type Env, type TeeHandler } from './support.ts';
 
 const PLACEHOLDER = `sluice:${SECRET_NAME}`;
 
@@ -69,13 +69,7 @@ beforeAll(async () => {
   cred = `cred.allowed.test:${env.plain.port}`;
   plainHost = `plain.allowed.test:${env.plain.port}`;
 });
-afterAll(async () => {
-  try {
-    await checkInvariants(env);
-  } finally {
-    await env?.close();
-  }
-});
+afterAll(() => checkInvariantsAndClose(env));
 
 /** Split a raw response into head and the decoded body (de-chunked, decompressed). */
 function decode(raw: string): { head: string; body: string } {

@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRequest, rawExchange } from '../helpers/clients.ts';
 import { eventually } from '../helpers/sluice.ts';
-import { checkInvariants, exchangeOn, rawToSluice, startEnv, upstreamSaw, SECRET, type Env, type TeeHandler } from './support.ts';
+import { checkInvariantsAndClose, exchangeOn, rawToSluice, startEnv, upstreamSaw, SECRET, type Env, type TeeHandler } from './support.ts';
 
 const handler: TeeHandler = (req, res, body) => {
   const url = req.url ?? '';
@@ -31,13 +31,7 @@ beforeAll(async () => {
   env = await startEnv({ plainHandler: handler, secureHandler: handler });
   host = `plain.allowed.test:${env.plain.port}`;
 });
-afterAll(async () => {
-  try {
-    await checkInvariants(env);
-  } finally {
-    await env?.close();
-  }
-});
+afterAll(() => checkInvariantsAndClose(env));
 
 describe('inside an intercepted tunnel', () => {
   async function connected(): Promise<import('node:net').Socket> {

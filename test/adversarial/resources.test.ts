@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRequest, rawExchange, tlsOver } from '../helpers/clients.ts';
 import { eventually } from '../helpers/sluice.ts';
 import { attachWebSocketEcho } from '../helpers/websocket.ts';
-import { checkInvariants, exchangeOn, rawToSluice, startEnv, upstreamSaw, type Env, type TeeHandler } from './support.ts';
+import { checkInvariantsAndClose, exchangeOn, rawToSluice, startEnv, upstreamSaw, type Env, type TeeHandler } from './support.ts';
 
 const MiB = 1024 * 1024;
 const BOMB = zlib.gzipSync(Buffer.alloc(200 * MiB), { level: 9 });
@@ -59,13 +59,7 @@ beforeAll(async () => {
   attachWebSocketEcho(env.plain.server);
   host = `plain.allowed.test:${env.plain.port}`;
 });
-afterAll(async () => {
-  try {
-    await checkInvariants(env);
-  } finally {
-    await env?.close();
-  }
-});
+afterAll(() => checkInvariantsAndClose(env));
 
 async function metric(name: string): Promise<number> {
   const text = await env.s.sluice.metrics.registry.metrics();

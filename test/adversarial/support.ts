@@ -339,6 +339,15 @@ export async function startEnv(options: EnvOptions = {}): Promise<Env> {
  * THREATS.md §3, after every file: G1 agent never saw the secret, G3 logs never held it, G4 control works, G5 JSON
  * logs. Every invariant is checked and all violations are reported together, so one does not hide another.
  */
+/** The global invariants (G1, G3, G4, G5) after a file's tests, then teardown, whatever the invariants found. */
+export async function checkInvariantsAndClose(env: Env | undefined): Promise<void> {
+  try {
+    if (env) await checkInvariants(env);
+  } finally {
+    await env?.close();
+  }
+}
+
 export async function checkInvariants(env: Env, extraSecrets: readonly string[] = []): Promise<void> {
   const problems: string[] = [];
   const control = await env.control();

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/sluice.ts';
 import { spawnSluice } from '../helpers/process.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-import { checkInvariants, rawToSluice, startEnv, upstreamSaw, SECRET, type Env, type TeeHandler } from '../adversarial/support.ts';
+import { checkInvariantsAndClose, rawToSluice, startEnv, upstreamSaw, SECRET, type Env, type TeeHandler } from '../adversarial/support.ts';
 
 const handler: TeeHandler = (req, res, body) => {
   const url = req.url ?? '';
@@ -56,13 +56,7 @@ beforeAll(async () => {
   }
   host = `plain.allowed.test:${env.plain.port}`;
 });
-afterAll(async () => {
-  try {
-    await checkInvariants(env);
-  } finally {
-    await env?.close();
-  }
-});
+afterAll(() => checkInvariantsAndClose(env));
 
 const get = (hp: string, p: string, extra = '', body = '') =>
   rawToSluice(env.s.port, `${body ? 'POST' : 'GET'} http://${hp}${p} HTTP/1.1\r\nHost: ${hp}\r\n${extra}${body ? `Content-Length: ${body.length}\r\n` : ''}Connection: close\r\n\r\n${body}`, env.witness, { waitMs: 5000 });
