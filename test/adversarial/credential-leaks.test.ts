@@ -4,7 +4,7 @@
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/sluice.ts';
-import { checkInvariantsAndClose, exchangeOn, findSecret, openTunnel, rawToSluice, startEnv, upstreamSaw, SECRET, SECRET_NAME, type Env, type TeeHandler } from './support.ts';
+import { checkInvariantsAndClose, dechunk, exchangeOn, findSecret, openTunnel, rawToSluice, startEnv, upstreamSaw, SECRET, SECRET_NAME, type Env, type TeeHandler } from './support.ts';
 
 const PLACEHOLDER = `sluice:${SECRET_NAME}`;
 
@@ -77,16 +77,7 @@ function decode(raw: string): { head: string; body: string } {
   const head = raw.slice(0, i);
   let body = Buffer.from(raw.slice(i + 4), 'latin1');
   if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
-    const parts: Buffer[] = [];
-    let at = 0;
-    for (;;) {
-      const eol = body.indexOf('\r\n', at);
-      const size = parseInt(body.subarray(at, eol).toString('latin1'), 16);
-      if (!size) break;
-      parts.push(body.subarray(eol + 2, eol + 2 + size));
-      at = eol + 2 + size + 2;
-    }
-    body = Buffer.concat(parts);
+    body = dechunk(body);
   }
   const enc = /\r\ncontent-encoding:\s*(\S+)/i.exec(head)?.[1];
   if (enc === 'gzip') body = zlib.gunzipSync(body);

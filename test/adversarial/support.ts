@@ -339,6 +339,20 @@ export async function startEnv(options: EnvOptions = {}): Promise<Env> {
  * THREATS.md §3, after every file: G1 agent never saw the secret, G3 logs never held it, G4 control works, G5 JSON
  * logs. Every invariant is checked and all violations are reported together, so one does not hide another.
  */
+/** Decode a chunked body as read off the wire (test-side, for asserting what the agent received). */
+export function dechunk(raw: Buffer): Buffer<ArrayBuffer> {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = raw.indexOf('\r\n', at);
+    const size = parseInt(raw.subarray(at, eol).toString('latin1'), 16);
+    if (!size) break;
+    parts.push(raw.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+  return Buffer.concat(parts);
+}
+
 /** The global invariants (G1, G3, G4, G5) after a file's tests, then teardown, whatever the invariants found. */
 export async function checkInvariantsAndClose(env: Env | undefined): Promise<void> {
   try {
