@@ -2,9 +2,9 @@
 // (Prometheus text). It is meant for loopback or a cluster-internal port: it serves no secret, no token and
 // no policy content, only counts and check names, so a scrape can never become a way to read credentials.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Metrics } from '../audit/metrics.ts';
 import { parseHostPort } from './listen-address.ts';
+import { boundAddress, listenOn } from '../net/listen.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -43,15 +43,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = server.address() as AddressInfo;
-  const address = bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  await listenOn(server, { host, port });
+  const address = boundAddress(server);
   return {
     address,
     close: () =>

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { pipeline } from 'node:stream';
 import ipaddr from 'ipaddr.js';
 import type { Logger } from '../audit/index.ts';
+import { boundAddress, listenOn } from './listen.ts';
 
 export interface BridgeOptions {
   /** "127.0.0.1:3128", "[::1]:3128" or "localhost:3128"; port 0 picks a free port. Loopback only. */
@@ -31,17 +32,13 @@ export async function startBridge(options: BridgeOptions, log?: Logger): Promise
   // allowHalfOpen: a client that shuts down its sending side (curl after a request body, `nc -N`) must
   // still receive the whole answer, so an end on one side is relayed as an end, not a close.
   const server = net.createServer({ allowHalfOpen: true }, (client) => relay(client, options.socket, open, log));
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException) => reject(new BridgeError(`cannot listen on ${options.listen}: ${e.code ?? e.message}`));
-    server.once('error', onError);
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  try {
+    await listenOn(server, { host, port, exclusive: true });
+  } catch (e) {
+    throw new BridgeError(`cannot listen on ${options.listen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   server.on('error', (e) => log?.error({ err: e.message }, 'bridge listener error'));
-  const bound = server.address() as net.AddressInfo;
-  const address = bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  const address = boundAddress(server);
   return {
     address,
     close: () =>

@@ -84,18 +84,24 @@ export async function bindListener(spec: ListenSpec, limits: Limits, handlers: L
   server.on('connection', (socket: net.Socket) => handlers.connection(socket, info));
   if (spec.kind === 'unix') {
     await clearStaleSocket(spec.path);
-    await listen(server, { path: spec.path });
+    await listenOn(server, { path: spec.path });
     fs.chmodSync(spec.path, 0o660);
     return { spec, server, address: { unix: spec.path }, info };
   }
-  await listen(server, { host: spec.host, port: spec.port });
-  const a = server.address() as net.AddressInfo;
-  const shown = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  await listenOn(server, { host: spec.host, port: spec.port });
+  const shown = boundAddress(server);
   info = { name: `tcp:${shown}`, agent: spec.agent };
   return { spec, server, address: { tcp: shown }, info };
 }
 
-function listen(server: http.Server, options: net.ListenOptions): Promise<void> {
+/** "127.0.0.1:41234" or "[::1]:41234" for a TCP server that is listening (port 0 resolved). */
+export function boundAddress(server: net.Server): string {
+  const a = server.address() as net.AddressInfo;
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+/** listen() as a promise that rejects with the listen error (EADDRINUSE, EACCES) instead of emitting it. */
+export function listenOn(server: net.Server, options: net.ListenOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {

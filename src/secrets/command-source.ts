@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import type { Logger } from '../audit/index.ts';
 import { createTtlCache } from './ttl-cache.ts';
 import { SecretSourceError, type SecretSource } from './types.ts';
+import { createChangeListeners } from './listeners.ts';
 
 export interface CommandSourceConfig {
   readonly command: readonly string[];
@@ -17,7 +18,7 @@ export interface CommandSourceConfig {
 const MAX_OUTPUT_BYTES = 256 * 1024;
 
 export function createCommandSource(config: CommandSourceConfig, log: Logger): SecretSource {
-  const listeners = new Set<() => void>();
+  const listeners = createChangeListeners();
   let lastFailed = false;
   const [program, ...template] = config.command;
   if (program === undefined) throw new SecretSourceError('command', 'empty command');
@@ -48,7 +49,7 @@ export function createCommandSource(config: CommandSourceConfig, log: Logger): S
     });
 
   const cache = createTtlCache(config.ttlSeconds * 1000, run, () => {
-    for (const l of [...listeners]) l();
+    listeners.notify();
   });
 
   return {
@@ -57,10 +58,7 @@ export function createCommandSource(config: CommandSourceConfig, log: Logger): S
     async healthy() {
       return !lastFailed;
     },
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onChange: (listener) => listeners.add(listener),
     async close() {
       cache.clear();
       listeners.clear();

@@ -8,12 +8,13 @@ import type { Logger } from '../audit/index.ts';
 import { isValidSecretName } from './names.ts';
 import { SecretSourceError, type SecretSource } from './types.ts';
 import { createChangeWatcher } from './watch.ts';
+import { createChangeListeners } from './listeners.ts';
 
 const MAX_SECRET_FILE_BYTES = 1024 * 1024;
 const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
 export function createDirSource(dir: string, log: Logger, pollMs: number): SecretSource {
-  const listeners = new Set<() => void>();
+  const listeners = createChangeListeners();
 
   async function read(name: string): Promise<string | undefined> {
     // Names never start with a dot, so `..data`, `..2024_…` and `../` can never be asked for.
@@ -55,7 +56,7 @@ export function createDirSource(dir: string, log: Logger, pollMs: number): Secre
     relevant: () => true,
     signature,
     onChange: () => {
-      for (const l of [...listeners]) l();
+      listeners.notify();
     },
     pollMs,
     log,
@@ -72,10 +73,7 @@ export function createDirSource(dir: string, log: Logger, pollMs: number): Secre
         return (e as NodeJS.ErrnoException).code === 'ENOENT';
       }
     },
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onChange: (listener) => listeners.add(listener),
     async close() {
       watcher.close();
       listeners.clear();

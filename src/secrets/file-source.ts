@@ -10,6 +10,7 @@ import type { Logger } from '../audit/index.ts';
 import { parseDotenv } from './dotenv.ts';
 import { SecretSourceError, type SecretSource } from './types.ts';
 import { createChangeWatcher } from './watch.ts';
+import { createChangeListeners } from './listeners.ts';
 
 interface Snapshot {
   readonly sig: string;
@@ -19,7 +20,7 @@ interface Snapshot {
 export function createFileSource(file: string, log: Logger, pollMs: number): SecretSource {
   let good: Snapshot | null = null;
   let failedSig: string | null = null;
-  const listeners = new Set<() => void>();
+  const listeners = createChangeListeners();
 
   async function load(): Promise<ReadonlyMap<string, string>> {
     let stat;
@@ -68,7 +69,7 @@ export function createFileSource(file: string, log: Logger, pollMs: number): Sec
       }
     },
     onChange: () => {
-      for (const l of [...listeners]) l();
+      listeners.notify();
     },
     pollMs,
     log,
@@ -87,10 +88,7 @@ export function createFileSource(file: string, log: Logger, pollMs: number): Sec
         return false;
       }
     },
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onChange: (listener) => listeners.add(listener),
     async close() {
       watcher.close();
       listeners.clear();

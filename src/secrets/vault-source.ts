@@ -10,6 +10,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from '../audit/index.ts';
 import { createTtlCache } from './ttl-cache.ts';
 import { SecretSourceError, type SecretSource } from './types.ts';
+import { createChangeListeners } from './listeners.ts';
 
 export interface VaultSourceConfig {
   readonly address: string;
@@ -28,7 +29,7 @@ const HEALTHY_STATUSES = new Set([200, 429, 472, 473]);
 const RENEW_RETRY_MS = 5_000;
 
 export function createVaultSource(config: VaultSourceConfig, log: Logger, env: NodeJS.ProcessEnv): SecretSource {
-  const listeners = new Set<() => void>();
+  const listeners = createChangeListeners();
   const base = config.address.replace(/\/+$/, '');
   const prefix = config.path === '' || config.path.endsWith('/') ? config.path : `${config.path}/`;
   const mount = config.mount.replace(/^\/+|\/+$/g, '');
@@ -124,7 +125,7 @@ export function createVaultSource(config: VaultSourceConfig, log: Logger, env: N
   }
 
   const cache = createTtlCache(config.ttlSeconds * 1000, fetchSecret, () => {
-    for (const l of [...listeners]) l();
+    listeners.notify();
   });
 
   return {
@@ -137,10 +138,7 @@ export function createVaultSource(config: VaultSourceConfig, log: Logger, env: N
         return false;
       }
     },
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onChange: (listener) => listeners.add(listener),
     async close() {
       closed = true;
       if (renewTimer) clearTimeout(renewTimer);
