@@ -160,3 +160,25 @@ describe('upstream failures map to the contract', () => {
     }
   });
 });
+
+describe('proxy loops', () => {
+  it('refuses a request that already carries this Sluice\'s Via mark; another proxy\'s Via passes (near miss)', async () => {
+    const up = await startUpstream();
+    const s = await startTestSluice({ names: ['loop.test'], policy: { hosts: [{ host: 'loop.test', ports: [up.port] }] } });
+    try {
+      await viaProxy(s.port, 'GET', `http://loop.test:${up.port}/first`);
+      const mark = String(up.seen.at(-1)!.headers['via']);
+      expect(mark).toMatch(/^1\.1 sluice-[0-9a-f]+$/);
+      const before = up.seen.length;
+      const looped = await viaProxy(s.port, 'GET', `http://loop.test:${up.port}/again`, { headers: { via: `1.1 corp-proxy, ${mark}` } });
+      expect(looped.status).toBe(400);
+      expect(looped.json()['error']).toBe('sluice_bad_request');
+      expect(up.seen.length).toBe(before);
+      const foreign = await viaProxy(s.port, 'GET', `http://loop.test:${up.port}/ok`, { headers: { via: '1.1 corp-proxy' } });
+      expect(foreign.status).toBe(200);
+    } finally {
+      await s.close();
+      await up.close();
+    }
+  });
+});
