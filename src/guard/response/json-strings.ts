@@ -9,7 +9,6 @@ import type { TextStream } from './text-stream.ts';
 const STRING_SPECIAL = /["\\]/g;
 const PART_LIMIT = 32 * 1024;
 const TEXT_PIECE = 64 * 1024;
-// eslint-disable-next-line no-control-regex -- raw control characters make a JSON string invalid
 const CONTROL = /[\u0000-\u001f]/;
 
 /** Characters JSON allows outside strings: whitespace, punctuation, numbers and the letters of true/false/null. */
