@@ -1,9 +1,18 @@
 # syntax=docker/dockerfile:1
-# Sluice runs its TypeScript sources directly on Node 24 (type stripping): there is no build step, so the
-# first stage only installs production dependencies and the second copies them next to the sources.
-# `node` is a devDependency (it brings Node 24 to machines with an older one); --omit=dev drops it here,
-# where the base image already is Node 24.
+# The first stage compiles src/ to plain JavaScript (dist/: no TypeScript stripper resident, ~40 MiB less
+# memory), the second installs production dependencies only, and the runtime stage copies both.
+# `node` is a devDependency (it brings Node 24 to machines with an older one); --ignore-scripts keeps its
+# download out, since the base image already is Node 24.
 ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY bin ./bin
+COPY scripts ./scripts
+COPY src ./src
+RUN node scripts/build.mjs
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -13,12 +22,12 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--disable-warning=ExperimentalWarning
+    NODE_OPTIONS="--disable-warning=ExperimentalWarning --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --chown=root:root package.json ./
 COPY --chown=root:root bin ./bin
-COPY --chown=root:root src ./src
+COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root deploy/docker/sluice.yaml /etc/sluice/sluice.yaml
 COPY --chown=root:root deploy/docker/policies /etc/sluice/policies
 # The code and config belong to root and are read-only for the process; only the state (the CA) and the

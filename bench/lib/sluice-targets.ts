@@ -2,7 +2,9 @@
 // tunnel mode, inspect with the guard off, and inspect with credential injection and the full guard.
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import YAML from 'yaml';
+import { SLUICE_NODE_FLAGS } from '../../bin/runtime.js';
 import { BENCH_DOMAIN, UPSTREAM_ADDR, type BenchCerts } from './certs.ts';
 import { sleep, type ProcSet } from './procs.ts';
 import type { Target } from './target.ts';
@@ -74,10 +76,12 @@ export async function startSluiceTarget(variant: SluiceVariant, opts: SluiceStar
   fs.writeFileSync(configFile, YAML.stringify(config));
   const logFile = path.join(dir, 'sluice.log');
   const env = { ...process.env, [`SLUICE_SECRET_${BENCH_SECRET_NAME}`]: BENCH_SECRET_VALUE };
+  // Measure what `npm start` runs: the compiled build (rebuilt here if src/ changed) with the same V8 flags.
+  execFileSync(process.execPath, [path.resolve('scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
   const proc = procs.start(
     `sluice-${variant}`,
     opts.node,
-    [...(opts.nodeArgs ?? []), path.resolve('bin/sluice.js'), 'start', '--config', configFile],
+    [...SLUICE_NODE_FLAGS, ...(opts.nodeArgs ?? []), path.resolve('bin/sluice.js'), 'start', '--config', configFile],
     { logFile, env, cwd: dir },
   );
   const tcp = await waitForListening(logFile, () => proc.exited(), 30_000);

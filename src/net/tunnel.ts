@@ -9,7 +9,6 @@ import type { Decision } from '../policy/types.ts';
 import { canonicalHost, type Authority } from './authority.ts';
 import { readClientHello, MAX_HELLO_BYTES, type HelloResult } from './client-hello.ts';
 import type { NetContext } from './net-context.ts';
-import { byteCounter } from '../forward/body.ts';
 
 export interface TunnelRequest {
   readonly socket: Duplex;
@@ -46,13 +45,16 @@ export async function openBlindTunnel(ctx: NetContext, t: TunnelRequest): Promis
     t.finish();
     return;
   }
-  t.record.bytesIn += first.bytes.length;
   upstream.write(first.bytes);
   const idle = ctx.config.limits.tunnelIdleTimeoutMs;
   upstream.setTimeout(idle, () => upstream.destroy());
   let closed = 0;
   const closeOne = () => {
     if (++closed < 2) return;
+    // The upstream socket's own counters (the ClientHello included): a counting Transform per direction would
+    // cost an extra stream hop on every chunk of a bulk transfer.
+    t.record.bytesIn = upstream.bytesWritten;
+    t.record.bytesOut = upstream.bytesRead;
     ctx.metrics.tunnelClosed('tunnel');
     t.finish();
   };
@@ -64,8 +66,8 @@ export async function openBlindTunnel(ctx: NetContext, t: TunnelRequest): Promis
     }
     closeOne();
   };
-  pipeline(t.socket, byteCounter((n) => (t.record.bytesIn += n)), upstream, onDirectionDone);
-  pipeline(upstream, byteCounter((n) => (t.record.bytesOut += n)), t.socket, onDirectionDone);
+  pipeline(t.socket, upstream, onDirectionDone);
+  pipeline(upstream, t.socket, onDirectionDone);
 }
 
 /** Buffer the client's first TLS record (bounded in size and time) so its SNI can be checked before relaying. */

@@ -53,7 +53,7 @@ describe('Dockerfile', () => {
     ['running as root', (t: string) => t.replace('USER 1000:1000', 'USER root')],
     ['no USER at all', (t: string) => t.replace('USER 1000:1000', '')],
     ['a shell-form ENTRYPOINT', (t: string) => t.replace('ENTRYPOINT ["node", "bin/sluice.js"]', 'ENTRYPOINT node bin/sluice.js')],
-    ['ADD', (t: string) => t.replace('COPY --chown=root:root src ./src', 'ADD src ./src')],
+    ['ADD', (t: string) => t.replace('COPY --chown=root:root bin ./bin', 'ADD bin ./bin')],
     ['no HEALTHCHECK', (t: string) => t.replace(/HEALTHCHECK[\s\S]*?\n(?=ENTRYPOINT)/, '')],
   ])('the lint fails on %s', (_name, mutate) => {
     const text = fs.readFileSync(DOCKERFILE, 'utf8');
@@ -62,12 +62,16 @@ describe('Dockerfile', () => {
     expect(lint(parseDockerfile(mutated))).not.toEqual([]);
   });
 
-  it('installs production dependencies only, from the lockfile, in a build stage', () => {
-    expect(all.filter((i) => i.keyword === 'FROM')).toHaveLength(2);
-    const install = all.find((i) => i.keyword === 'RUN' && i.args.includes('npm ci'));
-    expect(install?.args).toMatch(/npm ci --omit=dev/);
+  it('compiles in one stage, installs production dependencies only, from the lockfile, in another', () => {
+    expect(all.filter((i) => i.keyword === 'FROM')).toHaveLength(3);
+    const installs = all.filter((i) => i.keyword === 'RUN' && i.args.includes('npm ci'));
+    expect(installs.some((i) => /npm ci --omit=dev/.test(i.args))).toBe(true);
+    expect(installs.every((i) => i.args.includes('--ignore-scripts'))).toBe(true);
     expect(final.some((i) => i.keyword === 'RUN' && /npm (ci|install)/.test(i.args))).toBe(false);
     expect(final.find((i) => i.keyword === 'COPY' && i.args.includes('--from=deps'))?.args).toContain('/app/node_modules');
+    // The image runs the compiled build only: no TypeScript sources, so bin/sluice.js has nothing newer to prefer.
+    expect(final.find((i) => i.keyword === 'COPY' && i.args.includes('--from=build'))?.args).toContain('/app/dist ./dist');
+    expect(final.some((i) => i.keyword === 'COPY' && /\bsrc\b/.test(i.args))).toBe(false);
   });
 
   it('runs `sluice start` with the image config, exposes the proxy and admin ports', () => {

@@ -16,14 +16,11 @@ const entrypoint = final.find((i) => i.keyword === 'ENTRYPOINT')!.exec!;
 const cmd = final.find((i) => i.keyword === 'CMD')!.exec!;
 const healthcheck = final.find((i) => i.keyword === 'HEALTHCHECK')!.exec!;
 
-/** ENV a=b c=d from the Dockerfile. */
+/** ENV a=b c="d e" from the Dockerfile. */
 function imageEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const i of final.filter((x) => x.keyword === 'ENV')) {
-    for (const pair of i.args.split(/\s+/)) {
-      const eq = pair.indexOf('=');
-      if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
+    for (const m of i.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|(\S*))/g)) env[m[1]!] = m[2] ?? m[3]!;
   }
   return env;
 }
