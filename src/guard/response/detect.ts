@@ -35,7 +35,8 @@ const OPEN_QUOTES = '"\'“‘«「『`„‚‹';
 const CLOSE_QUOTES = '"\'”’»」』`“‘›';
 // Visible prose that talks about injection ("an article on prompt injection quoting the phrase").
 const DISCUSSION = /prompt[\s-]injection|jailbreak|injection attack|for example|for instance|e\.g\.|such as|phrases? like|known as|example of|attackers? (?:use|write|hide)|malicious (?:page|prompt|text)/i;
-const LEET = /[a-z][013457@$][a-z]|[013457@$][a-z]{2}/i;
+// A leet character between letters or before two letters; led by the rare class so irregexp skips ahead to it.
+const LEET = /[013457@$](?:[a-z]{2}|(?<=[a-z].)[a-z])/i;
 const LEET_MAP: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
 const PERCENT_RUN = /(?:[^\s%"'<>]{0,24}%[0-9A-Fa-f]{2}){4,}[^\s%"'<>]{0,24}/g;
 const MAX_ENCODED = 8192;
@@ -127,8 +128,8 @@ export function detectInjections(text: string, opts: DetectOptions, depth = 0, v
   // One keyword pass gives both the rule slices and the ROT13 candidates (only on the top-level text).
   const ranges: Ranges = new Map();
   const rotHits: Array<readonly [number, number]> = [];
-  if (depth === 0) forEachKeywordAndRot13(rules, v.view, (ids, s, e) => addRange(ranges, rules, ids, s, e, v.view.length), (s, e) => rotHits.push([s, e]));
-  else forEachKeyword(rules, v.view, (ids, s, e) => addRange(ranges, rules, ids, s, e, v.view.length));
+  if (depth === 0) forEachKeywordAndRot13(rules, v.view, (ids, s, e) => addRange(ranges, rules, ids, s, e, v.view.length), (s, e) => rotHits.push([s, e]), v.ascii);
+  else forEachKeyword(rules, v.view, (ids, s, e) => addRange(ranges, rules, ids, s, e, v.view.length), v.ascii);
   for (const m of matchRules(v.view, rules, opts.disabled, ranges)) {
     const [ts, te] = toTextRange(v, m.start, m.end);
     const hidden = opts.hidden(ts, te) || isHiddenRange(v, ts, te);
@@ -180,23 +181,33 @@ const BASE64_CHARS = (() => {
   return t;
 })();
 
+const MIN_BASE64_RUN = 24;
+
 /**
- * Runs of 24+ base64/base64url characters (plus up to two '=' of padding), found with one table lookup per
- * character: a regex with a lookbehind paid a match attempt at the start of every word of ordinary prose.
+ * Maximal runs of 24+ base64/base64url characters (plus up to two '=' of padding). A regex with a lookbehind
+ * paid a match attempt at every word of prose; instead, look 23 characters ahead: when that character is not
+ * base64, no long run can start before it, so ordinary prose costs a few table lookups per 24 characters.
  */
 function base64Runs(text: string, onRun: (start: number, end: number) => void): void {
   const n = text.length;
+  // Invariant: text[i - 1] is not part of a run still to be reported.
   let i = 0;
-  while (i < n) {
-    if (BASE64_CHARS[text.charCodeAt(i)] !== 1) {
-      i++;
+  while (i + MIN_BASE64_RUN <= n) {
+    const probe = i + MIN_BASE64_RUN - 1;
+    if (BASE64_CHARS[text.charCodeAt(probe)] !== 1) {
+      i = probe + 1;
       continue;
     }
-    const start = i;
-    while (i < n && BASE64_CHARS[text.charCodeAt(i)] === 1) i++;
-    if (i - start < 24) continue;
-    let end = i;
-    while (end < n && end - i < 2 && text.charCodeAt(end) === 61) end++;
+    let start = probe;
+    while (start > i && BASE64_CHARS[text.charCodeAt(start - 1)] === 1) start--;
+    let stop = probe + 1;
+    while (stop < n && BASE64_CHARS[text.charCodeAt(stop)] === 1) stop++;
+    if (stop - start < MIN_BASE64_RUN) {
+      i = stop;
+      continue;
+    }
+    let end = stop;
+    while (end < n && end - stop < 2 && text.charCodeAt(end) === 61) end++;
     onRun(start, end);
     i = end;
   }

@@ -6,10 +6,10 @@ import { Parser } from 'htmlparser2';
 import type { DisabledRules } from '../rules/catalog.ts';
 import type { Finding } from '../types.ts';
 import type { RuleSet } from './rules.ts';
-import { detectInjections, scoreHits } from './detect.ts';
+import { detectInjections, scoreHits, type DetectOptions } from './detect.ts';
 import { findHidingReason } from './html-hidden.ts';
 import type { TextStream } from './text-stream.ts';
-import { stripInvisible } from './unicode.ts';
+import { buildView } from './unicode.ts';
 
 const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
 const RAW_TEXT = new Set(['script', 'style']);
@@ -42,10 +42,13 @@ export class HtmlCleaner {
   private stack: string[] = [];
   private hiddenDepth = -1;
   private comment = '';
+  /** Attribute values are shown only on hover or to screen readers: every hit in them counts as hidden. */
+  private readonly attrDetect: DetectOptions;
 
   constructor(out: TextStream, opts: HtmlOptions) {
     this.out = out;
     this.opts = opts;
+    this.attrDetect = { rules: opts.rules, disabled: opts.disabled, hidden: () => true };
     this.parser = new Parser(
       {
         onopentag: (name, attribs) => this.onOpen(name, attribs),
@@ -63,7 +66,9 @@ export class HtmlCleaner {
   }
 
   write(s: string): void {
-    this.src += s;
+    // Drop the consumed source once per chunk, not once per token (take() only slices).
+    this.src = this.src.slice(this.consumed - this.srcBase) + s;
+    this.srcBase = this.consumed;
     this.parser.write(s);
   }
 
@@ -73,13 +78,11 @@ export class HtmlCleaner {
     if (rest.length > 0) this.out.opaque(this.hiddenDepth >= 0 && this.opts.apply ? '' : rest);
   }
 
-  /** The source from what was consumed up to absolute index `end` (exclusive), and drop it from memory. */
+  /** The source from what was consumed up to absolute index `end` (exclusive); the next write() drops it. */
   private take(end: number): string {
     if (end <= this.consumed) return '';
     const s = this.src.slice(this.consumed - this.srcBase, end - this.srcBase);
     this.consumed = end;
-    this.src = this.src.slice(end - this.srcBase);
-    this.srcBase = end;
     return s;
   }
 
@@ -106,29 +109,33 @@ export class HtmlCleaner {
     if (reason !== null) {
       this.opts.record({ rule: `response/html-hidden/${reason}`, kind: 'hidden_content', severity: 'low', span: [start, this.parser.endIndex + 1], action: this.opts.apply ? 'redact' : 'log' });
       if (!VOID.has(name)) this.hiddenDepth = this.stack.length - 1;
-      this.scanAttributes(name, attribs, start, true);
+      this.scanAttributes(attribs, start, true);
       this.out.opaque(this.opts.apply ? '' : raw, separate);
       return;
     }
-    const drop = this.scanAttributes(name, attribs, start, false);
-    this.out.opaque(drop.size > 0 && this.opts.apply ? serializeTag(name, attribs, drop) : raw, separate);
+    const drop = this.scanAttributes(attribs, start, false);
+    this.out.opaque(drop !== null && this.opts.apply ? serializeTag(name, attribs, drop) : raw, separate);
   }
 
-  /** Scan alt/title/meta content...; returns the attributes to remove (instruction-bearing). */
-  private scanAttributes(_name: string, attribs: Record<string, string>, start: number, hiddenElement: boolean): Set<string> {
-    const drop = new Set<string>();
-    for (const [k, v] of Object.entries(attribs)) {
-      if (!SCANNED_ATTRS.has(k) || v.length < 8) continue;
-      const hits = scoreHits(detectInjections(v, { rules: this.opts.rules, disabled: this.opts.disabled, hidden: () => true }), this.opts.rules);
-      for (const h of hits) {
+  /** Scan alt/title/meta content...; returns the attributes to remove (instruction-bearing), or null for none. */
+  private scanAttributes(attribs: Record<string, string>, start: number, hiddenElement: boolean): Set<string> | null {
+    let drop: Set<string> | null = null;
+    for (const k in attribs) {
+      if (!SCANNED_ATTRS.has(k)) continue;
+      const v = attribs[k]!;
+      if (v.length < 8) continue;
+      const view = buildView(v);
+      const hits = detectInjections(v, this.attrDetect, 0, view);
+      for (const h of hits.length > 0 ? scoreHits(hits, this.opts.rules) : []) {
         const high = h.severity === 'high' || h.severity === 'critical';
         const action = high && this.opts.blockOnHigh ? 'block' : high && this.opts.apply ? 'redact' : 'log';
         const f: Finding = { rule: `response/injection/${h.rule}`, kind: h.kind, severity: h.severity, span: [start, this.parser.endIndex + 1], action };
         this.opts.record(f);
         if (action === 'block') this.opts.onBlock(f);
-        if (h.severity !== 'low' && !hiddenElement) drop.add(k);
+        if (h.severity !== 'low' && !hiddenElement) (drop ??= new Set()).add(k);
       }
-      if (!drop.has(k) && stripInvisible(v) !== v) drop.add(k);
+      // Invisible characters to strip: the attribute is dropped rather than rewritten.
+      if (view.strip.length > 0) (drop ??= new Set()).add(k);
     }
     return drop;
   }
@@ -137,7 +144,8 @@ export class HtmlCleaner {
     const wasHidden = this.hidden;
     if (!VOID.has(name)) {
       const idx = this.stack.lastIndexOf(name);
-      if (idx >= 0) this.stack.length = idx;
+      // pop(), not `length = idx`: truncating through length is a slow runtime call on every close tag.
+      if (idx >= 0) while (this.stack.length > idx) this.stack.pop();
     }
     if (this.hiddenDepth >= 0 && this.stack.length <= this.hiddenDepth) this.hiddenDepth = -1;
     if (implied) return; // an implied close has no source of its own

@@ -54,7 +54,25 @@ export interface KeywordGate {
   readonly ascii: KeywordMatcher;
   /** Rule indexes per AC keyword id; null for ROT13 keywords. */
   readonly rulesOf: ReadonlyArray<readonly number[] | null>;
-  readonly nonAscii: RegExp | null;
+  readonly nonAscii: NonAsciiGate | null;
+}
+
+/**
+ * Non-ASCII keywords, found by one character class over their anchors (each keyword's first non-ASCII
+ * character), then a sticky check of the few keywords with that anchor: a literal alternation of them all
+ * cost irregexp an attempt per alternative at every character of Korean or Russian text.
+ */
+export interface NonAsciiGate {
+  /** 1 for every code unit the anchors match (either case), as a table: a loop over it beats an irregexp class. */
+  readonly anchors: Uint8Array;
+  readonly byAnchor: ReadonlyMap<string, ReadonlyArray<AnchoredKeyword>>;
+}
+
+interface AnchoredKeyword {
+  readonly offset: number;
+  readonly sticky: RegExp;
+  readonly length: number;
+  readonly rules: readonly number[];
 }
 
 export interface RuleSet {
@@ -134,25 +152,41 @@ function buildGate(keys: readonly string[], rotKeys: readonly string[], byKeywor
   return Object.freeze({
     ascii: buildKeywordMatcher([...ascii, ...rotKeys]),
     rulesOf: Object.freeze([...ascii.map((k) => byKeyword.get(k)!), ...rotKeys.map(() => null)]),
-    nonAscii: other.length > 0 ? new RegExp(other.map(escapeLiteral).join('|'), 'gi') : null,
+    nonAscii: other.length > 0 ? buildNonAsciiGate(other, byKeyword) : null,
   });
+}
+
+function buildNonAsciiGate(keys: readonly string[], byKeyword: ReadonlyMap<string, readonly number[]>): NonAsciiGate {
+  const byAnchor = new Map<string, AnchoredKeyword[]>();
+  for (const k of keys) {
+    const offset = k.search(/[^\x00-\x7f]/);
+    const anchor = k[offset]!;
+    // The sticky check uses the same 'i' semantics as the anchor class, so both cases of an anchor are keyed.
+    const entry = { offset, sticky: new RegExp(escapeLiteral(k), 'iy'), length: k.length, rules: byKeyword.get(k)! };
+    for (const a of new Set([anchor, anchor.toLowerCase(), anchor.toUpperCase()])) byAnchor.set(a, [...(byAnchor.get(a) ?? []), entry]);
+  }
+  const chars = [...new Set(keys.map((k) => k[k.search(/[^\x00-\x7f]/)]!))].map(escapeLiteral).join('');
+  const anchorClass = new RegExp(`[${chars}]`, 'i');
+  const anchors = new Uint8Array(65536);
+  for (let c = 0x80; c < 0x10000; c++) if (anchorClass.test(String.fromCharCode(c))) anchors[c] = 1;
+  return Object.freeze({ anchors, byAnchor });
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Every keyword occurrence in `text`: rule indexes, start and end (overlapping occurrences included). */
-export function forEachKeyword(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void): void {
+export function forEachKeyword(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, ascii = false): void {
   const g = rules.keywordGate;
   const lengths = g.ascii.keywords;
   g.ascii.scan(text, (id, start) => {
     const ids = g.rulesOf[id];
     if (ids) onHit(ids, start, start + lengths[id]!.length);
   });
-  forNonAscii(rules, text, onHit);
+  forNonAscii(rules, text, onHit, ascii);
 }
 
 /** Every keyword occurrence (as forEachKeyword) and, in the same pass, every ROT13-encoded keyword (start, end). */
-export function forEachKeywordAndRot13(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, onRot13: (start: number, end: number) => void): void {
+export function forEachKeywordAndRot13(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, onRot13: (start: number, end: number) => void, ascii = false): void {
   const g = rules.keywordGate;
   g.ascii.scan(text, (id, start) => {
     const ids = g.rulesOf[id];
@@ -160,16 +194,22 @@ export function forEachKeywordAndRot13(rules: RuleSet, text: string, onHit: (rul
     if (ids) onHit(ids, start, end);
     else onRot13(start, end);
   });
-  forNonAscii(rules, text, onHit);
+  forNonAscii(rules, text, onHit, ascii);
 }
 
-function forNonAscii(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void): void {
-  const g = rules.keywordGate;
-  if (g.nonAscii === null || !NON_ASCII.test(text)) return;
-  g.nonAscii.lastIndex = 0;
-  for (let m = g.nonAscii.exec(text); m !== null; m = g.nonAscii.exec(text)) {
-    const ids = rules.byKeyword.get(m[0].toLowerCase());
-    if (ids) onHit(ids, m.index, m.index + m[0].length);
+function forNonAscii(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, ascii: boolean): void {
+  const g = rules.keywordGate.nonAscii;
+  if (g === null || ascii || !NON_ASCII.test(text)) return;
+  const { anchors } = g;
+  for (let i = 0; i < text.length; i++) {
+    if (anchors[text.charCodeAt(i)] !== 1) continue;
+    const candidates = g.byAnchor.get(text[i]!) ?? [...new Set([...g.byAnchor.values()].flat())];
+    for (const k of candidates) {
+      const start = i - k.offset;
+      if (start < 0) continue;
+      k.sticky.lastIndex = start;
+      if (k.sticky.test(text)) onHit(k.rules, start, start + k.length);
+    }
   }
 }
 

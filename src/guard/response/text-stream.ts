@@ -20,7 +20,7 @@ interface TextItem {
 interface OpaqueItem {
   readonly type: 'opaque';
   readonly at: number;
-  readonly out: string;
+  out: string;
 }
 type Item = TextItem | OpaqueItem;
 
@@ -72,7 +72,11 @@ export class TextStream {
       this.sepLast = true;
     }
     if (out.length === 0) return;
-    this.items.push({ type: 'opaque', at: this.base + this.buf.length, out });
+    const at = this.base + this.buf.length;
+    // Markup between two text nodes is one item: fewer objects to allocate and to walk when emitting.
+    const last = this.items[this.items.length - 1];
+    if (last !== undefined && last.type === 'opaque' && last.at === at) last.out += out;
+    else this.items.push({ type: 'opaque', at, out });
     this.opaquePending += out.length;
     if (this.opaquePending > this.pressureAt) this.process(false, true);
   }

@@ -22,6 +22,8 @@ export interface DetectionView {
   readonly hidden: ReadonlyArray<readonly [number, number]>;
   /** Whether the view folded mixed-script homoglyph words. */
   readonly homoglyphs: boolean;
+  /** The view is pure ASCII (detectors can skip their non-ASCII passes). */
+  readonly ascii: boolean;
 }
 
 // Characters that render as nothing. TAG and the variation-selector supplement are astral (\uDB40 high surrogate).
@@ -94,11 +96,13 @@ class ViewBuilder {
 
 /** Build the detection view of `text` and the list of invisible characters to strip. */
 export function buildView(text: string): DetectionView {
-  if (!NON_ASCII.test(text)) return { view: text, map: null, strip: [], hidden: [], homoglyphs: false };
+  if (!NON_ASCII.test(text)) return { view: text, map: null, strip: [], hidden: [], homoglyphs: false, ascii: true };
+  // One scan for the three kinds of special character: most non-Latin text (Korean, Japanese...) has none.
+  if (!hasSpecialChar(text)) return { view: text, map: null, strip: [], hidden: [], homoglyphs: false, ascii: false };
   if (!INVISIBLE.test(text) && !NFKC_WORTHY.test(text)) {
-    // Ordinary non-Latin text (Korean, Russian...): same length, so no index map is needed.
+    // Ordinary non-Latin text (Russian, Greek...): same length, so no index map is needed.
     const folded = CONFUSABLE_CHAR.test(text) ? foldMixedScriptWords(text, text, []) : { view: text, changed: false };
-    return { view: folded.view, map: null, strip: [], hidden: [], homoglyphs: folded.changed };
+    return { view: folded.view, map: null, strip: [], hidden: [], homoglyphs: folded.changed, ascii: false };
   }
   const b = new ViewBuilder();
   let i = 0;
@@ -128,7 +132,7 @@ export function buildView(text: string): DetectionView {
   }
   b.map.push(text.length);
   const folded = foldMixedScriptWords(b.view, text, b.map);
-  return { view: folded.view, map: Int32Array.from(b.map), strip: b.strip, hidden: b.hidden, homoglyphs: homoglyphs || folded.changed };
+  return { view: folded.view, map: Int32Array.from(b.map), strip: b.strip, hidden: b.hidden, homoglyphs: homoglyphs || folded.changed, ascii: false };
 }
 
 /** Consume a run of invisible characters starting at i; decode TAG characters into the view. Returns the next index. */
@@ -192,6 +196,23 @@ function foldChar(ch: string): string {
 const WORD = /[\p{L}\p{M}]+/gu;
 const CONFUSABLE_CHAR = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`);
 const LATIN = /[A-Za-z]/;
+/**
+ * Code units that may start an invisible, NFKC-worthy or confusable character (the union of the three classes
+ * above; astral ones by their high surrogate), as a table: a JS loop over it is several times faster than
+ * irregexp on a class this size, and a false candidate only costs the exact path below.
+ */
+const SPECIAL_UNITS = (() => {
+  const t = new Uint8Array(65536);
+  const special = new RegExp(`^(?:${INVISIBLE.source}|${NFKC_WORTHY.source}|${CONFUSABLE_CHAR.source})`);
+  for (let c = 0x80; c < 0x10000; c++) if (special.test(String.fromCharCode(c))) t[c] = 1;
+  for (const high of [0xdb40, 0xd835, 0xd83c]) t[high] = 1;
+  return t;
+})();
+
+function hasSpecialChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (SPECIAL_UNITS[text.charCodeAt(i)] === 1) return true;
+  return false;
+}
 
 /** Fold Cyrillic/Greek look-alikes only in words that also contain Latin letters ("іgnоre"). Same length. */
 function foldMixedScriptWords(view: string, _text: string, _map: number[]): { view: string; changed: boolean } {
