@@ -10,7 +10,8 @@ import { createResponseFilter } from '../src/guard/response/index.ts';
 const ctx = { agent: 'bench', host: 'site.test', port: 443, method: 'GET', decision: { credential: null } } as unknown as ExchangeContext;
 const MiB = 1024 * 1024;
 
-async function run(contentType: string, body: Buffer, chunk = 64 * 1024): Promise<{ out: string; findings: readonly Finding[]; error: Error | null }> {
+/** `collect`: join and decode the output (detection needs it); throughput only counts it, as the proxy writes it on. */
+async function run(contentType: string, body: Buffer, collect = true, chunk = 64 * 1024): Promise<{ out: string; findings: readonly Finding[]; error: Error | null }> {
   const f = createResponseFilter(ctx, { status: 200, headers: [['content-type', contentType]] }, {
     stages: [],
     settings: DEFAULT_GUARD_SETTINGS,
@@ -19,13 +20,14 @@ async function run(contentType: string, body: Buffer, chunk = 64 * 1024): Promis
   })!;
   const parts: Buffer[] = [];
   let error: Error | null = null;
-  f.stream.on('data', (c: Buffer) => parts.push(c));
+  let bytes = 0;
+  f.stream.on('data', (c: Buffer) => (collect ? parts.push(c) : (bytes += c.length)));
   f.stream.on('error', (e: Error) => (error = e));
   const done = Promise.race([once(f.stream, 'end'), once(f.stream, 'close')]);
   for (let i = 0; i < body.length; i += chunk) f.stream.write(body.subarray(i, i + chunk));
   f.stream.end();
   await done.catch(() => undefined);
-  return { out: Buffer.concat(parts).toString('utf8'), findings: f.findings(), error };
+  return { out: collect ? Buffer.concat(parts).toString('utf8') : `(${bytes} bytes)`, findings: f.findings(), error };
 }
 
 function htmlMiB(): Buffer {
@@ -53,14 +55,14 @@ function jsonMiB(): Buffer {
 }
 
 async function throughput(name: string, contentType: string, body: Buffer): Promise<void> {
-  for (let k = 0; k < 3; k++) await run(contentType, body); // warm-up
+  for (let k = 0; k < 3; k++) await run(contentType, body, false); // warm-up
   // CPU time as well as wall time: on a shared machine the wall clock also measures the neighbours.
   const times: number[] = [];
   const cpu: number[] = [];
   for (let k = 0; k < 9; k++) {
     const t = performance.now();
     const c = process.cpuUsage();
-    const r = await run(contentType, body);
+    const r = await run(contentType, body, false);
     const d = process.cpuUsage(c);
     cpu.push((d.user + d.system) / 1000);
     times.push(performance.now() - t);
@@ -86,7 +88,7 @@ async function detection(): Promise<void> {
   const missed: string[] = [];
   const byTech = new Map<string, [number, number]>();
   for (const s of attacks) {
-    const r = await run(s.contentType, Buffer.from(s.body), 97);
+    const r = await run(s.contentType, Buffer.from(s.body), true, 97);
     // Caught: flagged at medium or above, and the payload's destination no longer reaches the agent.
     const flagged = r.findings.some((f) => RANK[f.severity] >= 1 && !f.rule.startsWith('response/html-hidden/') && f.rule !== 'response/invisible-unicode');
     const ok = flagged && !r.out.includes('evil.test/') && !r.out.includes('id_rsa');
@@ -98,7 +100,7 @@ async function detection(): Promise<void> {
   let fp = 0;
   const fps: string[] = [];
   for (const s of benign) {
-    const r = await run(s.contentType, Buffer.from(s.body), 97);
+    const r = await run(s.contentType, Buffer.from(s.body), true, 97);
     const changed = r.out !== s.body;
     const high = r.findings.some((f) => RANK[f.severity] >= 2);
     if (changed || high) {

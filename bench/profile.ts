@@ -67,7 +67,7 @@ function summarise(profile: CpuProfile, top: number): string[] {
 
 const frameKey = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
 
-/** Inclusive time of Sluice's own functions, and who calls the hottest native leaves (nearest src/ frame). */
+/** Inclusive time of Sluice's own functions, and who calls the hottest native leaves (nearest src/ or dist/ frame). */
 function callers(profile: CpuProfile, counts: Map<number, number>, total: number): string[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -79,7 +79,7 @@ function callers(profile: CpuProfile, counts: Map<number, number>, total: number
     let nearestSrc: string | null = null;
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const node = byId.get(cur)!;
-      if (!node.callFrame.url.includes('/src/')) continue;
+      if (!/\/(src|dist)\//.test(node.callFrame.url)) continue;
       const key = frameKey(node);
       nearestSrc ??= key;
       if (!seen.has(key)) inclusive.set(key, (inclusive.get(key) ?? 0) + hits);
