@@ -46,6 +46,9 @@ export const limitsSchema = z
     upstreamConnectTimeoutMs: z.number().int().positive().default(10_000),
     upstreamHeadersTimeoutMs: z.number().int().positive().default(60_000),
     upstreamBodyTimeoutMs: z.number().int().positive().default(120_000),
+    // A new intercepted tunnel opens its upstream connection while the agent's TLS handshake runs; unused for
+    // this long, it is closed. 0 turns pre-connecting off.
+    upstreamPreconnectMs: z.number().int().nonnegative().default(5_000),
     tunnelIdleTimeoutMs: z.number().int().positive().default(300_000),
     maxHeaderBytes: z.number().int().positive().default(32 * 1024),
     maxHeaderCount: z.number().int().positive().default(100),

@@ -3,6 +3,7 @@
 // Each pool dials exactly the address the address guard checked: no second DNS lookup (THREATS 2.2).
 import tls from 'node:tls';
 import fs from 'node:fs';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Pool, buildConnector, errors as undiciErrors, type Dispatcher } from 'undici';
 import { LRUCache } from 'lru-cache';
@@ -35,6 +36,8 @@ export interface UpstreamResponse {
 export interface UpstreamOptions {
   readonly trustCa: readonly string[];
   readonly connectTimeoutMs: number;
+  /** How long a connection opened ahead of a first request waits for it before it is closed; 0: never open one. */
+  readonly preconnectMs?: number;
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
   readonly maxPools?: number;
@@ -42,6 +45,11 @@ export interface UpstreamOptions {
 
 export interface Upstream {
   request(target: UpstreamTarget, req: UpstreamRequest): Promise<UpstreamResponse>;
+  /**
+   * Open a connection to a target that has none yet, for its first request to take: a new intercepted tunnel
+   * calls this, so the upstream TLS handshake runs while the agent is still in its handshake with Sluice.
+   */
+  preconnect(target: UpstreamTarget): void;
   /** The CA list used to verify upstream TLS (also for WebSocket upgrades). */
   readonly ca: readonly string[];
   close(): Promise<void>;
@@ -59,30 +67,30 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       void pool.close().catch(() => undefined);
     },
   });
+  const warm = createWarmSockets(options.preconnectMs ?? 0);
+
+  function dialerFor(target: UpstreamTarget): Dial {
+    const connector = buildConnector({ secureContext, timeout: options.connectTimeoutMs, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] } as buildConnector.BuildOptions);
+    // Dial the checked address; verify the certificate against the canonical name (SNI only for names: RFC 6066 §3).
+    return (opts, callback) =>
+      connector(
+        { ...opts, protocol: `${target.scheme}:`, hostname: target.address, servername: target.kind === 'name' ? target.host : '', port: String(target.port) } as buildConnector.Options,
+        callback,
+      );
+  }
 
   function poolFor(target: UpstreamTarget): Pool {
-    const key = `${target.scheme}|${target.host}|${target.port}|${target.address}`;
+    const key = poolKey(target);
     let pool = pools.get(key);
     if (pool) return pool;
-    const connector = buildConnector({ secureContext, timeout: options.connectTimeoutMs, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] } as buildConnector.BuildOptions);
+    const dial = dialerFor(target);
     const origin = `${target.scheme}://${target.kind === 'ipv6' ? `[${target.host}]` : target.host}:${target.port}`;
     pool = new Pool(origin, {
       connections: 64,
       pipelining: 1,
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.bodyTimeoutMs,
-      connect: (opts, callback) => {
-        // Dial the checked address; verify the certificate against the canonical name (SNI only for names: RFC 6066 §3).
-        connector(
-          {
-            ...opts,
-            hostname: target.address,
-            servername: target.kind === 'name' ? target.host : '',
-            port: String(target.port),
-          } as buildConnector.Options,
-          callback,
-        );
-      },
+      connect: (opts, callback) => warm.take(key, (socket) => (socket ? callback(null, socket) : dial(opts as buildConnector.Options, callback))),
     });
     pools.set(key, pool);
     return pool;
@@ -90,6 +98,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
 
   return {
     ca,
+    preconnect(target) {
+      const pool = poolFor(target);
+      if (pool.stats.connected > 0) return;
+      const dial = dialerFor(target);
+      warm.open(poolKey(target), (done) => dial({} as buildConnector.Options, (err, socket) => done(err ? null : (socket as Socket))));
+    },
     async request(target, req) {
       const pool = poolFor(target);
       try {
@@ -108,9 +122,62 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       }
     },
     async close() {
+      warm.closeAll();
       const all = [...pools.values()];
       pools.clear();
       await Promise.all(all.map((p) => p.destroy().catch(() => undefined)));
+    },
+  };
+}
+
+type Dial = (opts: buildConnector.Options, callback: buildConnector.Callback) => void;
+
+function poolKey(target: UpstreamTarget): string {
+  return `${target.scheme}|${target.host}|${target.port}|${target.address}`;
+}
+
+/** At most this many connections opened ahead at once: a client opening CONNECTs in a loop cannot pile up sockets. */
+const MAX_WARM_SOCKETS = 64;
+
+interface WarmSockets {
+  /** Start a connection for `key` unless one is already waiting; a failed one is simply not there. */
+  open(key: string, dial: (done: (socket: Socket | null) => void) => void): void;
+  /** Hand the waiting connection for `key` (once it is up, if still open) or null to `use`, exactly once. */
+  take(key: string, use: (socket: Socket | null) => void): void;
+  closeAll(): void;
+}
+
+function createWarmSockets(idleMs: number): WarmSockets {
+  const waiting = new Map<string, { socket: Promise<Socket | null>; timer: NodeJS.Timeout }>();
+  const discard = (socket: Promise<Socket | null>) => void socket.then((s) => s?.destroy());
+  return {
+    open(key, dial) {
+      if (idleMs <= 0 || waiting.has(key) || waiting.size >= MAX_WARM_SOCKETS) return;
+      const socket = new Promise<Socket | null>((resolve) => dial(resolve));
+      const timer = setTimeout(() => {
+        waiting.delete(key);
+        discard(socket);
+      }, idleMs).unref();
+      waiting.set(key, { socket, timer });
+    },
+    take(key, use) {
+      const entry = waiting.get(key);
+      if (!entry) return use(null);
+      waiting.delete(key);
+      clearTimeout(entry.timer);
+      void entry.socket.then((s) => {
+        // The server may have closed it while it waited: then the request dials as if there were none.
+        if (s && !s.destroyed && s.readyState === 'open') return use(s);
+        s?.destroy();
+        use(null);
+      });
+    },
+    closeAll() {
+      for (const entry of waiting.values()) {
+        clearTimeout(entry.timer);
+        discard(entry.socket);
+      }
+      waiting.clear();
     },
   };
 }

@@ -49,7 +49,7 @@ export async function handleConnect(ctx: NetContext, req: IncomingMessage, socke
     } else {
       record.decision = 'allow';
       record.mode = 'inspect';
-      await interceptTunnel(ctx, { socket, head, authority, agent, record, finish, listener });
+      await interceptTunnel(ctx, { socket, head, authority, agent, record, finish, listener, allowPrivate: decision.allowPrivate });
     }
   } catch (error) {
     refuse(socket, record, error);

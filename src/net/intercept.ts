@@ -22,11 +22,14 @@ export interface InterceptRequest {
   readonly record: ExchangeRecord;
   readonly finish: () => void;
   readonly listener: { name: string; agent: string | null };
+  /** Private ranges the CONNECT's policy entry allows (for the upstream pre-connect's address check). */
+  readonly allowPrivate: readonly string[];
 }
 
 export async function interceptTunnel(ctx: NetContext, t: InterceptRequest): Promise<void> {
   const secureContext = ctx.leaves.contextFor(t.authority.host);
   secureContext.catch(() => undefined);
+  preconnectUpstream(ctx, t);
   t.socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
   t.record.status = 200;
   ctx.metrics.tunnelOpened('inspect');
@@ -125,4 +128,16 @@ function firstChunk(socket: Duplex): Promise<Buffer | null> {
     socket.once('end', onEnd);
     socket.once('close', onEnd);
   });
+}
+
+/**
+ * Start the upstream connection of the tunnel's first request now, through the same address check as every
+ * dial: its TLS handshake then overlaps the agent's. A failure here is silent; the request dials again and
+ * reports it.
+ */
+function preconnectUpstream(ctx: NetContext, t: InterceptRequest): void {
+  ctx.dial(t.authority, t.allowPrivate).then(
+    (dialled) => ctx.upstream.preconnect({ scheme: 'https', host: t.authority.host, port: t.authority.port, address: dialled.address, kind: t.authority.kind }),
+    () => undefined,
+  );
 }

@@ -45,6 +45,7 @@ export async function createComponents(config: LoadedConfig, log: Logger, watchP
   const upstream = createUpstream({
     trustCa: config.upstream.trustCa,
     connectTimeoutMs: config.limits.upstreamConnectTimeoutMs,
+    preconnectMs: config.limits.upstreamPreconnectMs,
     headersTimeoutMs: config.limits.upstreamHeadersTimeoutMs,
     bodyTimeoutMs: config.limits.upstreamBodyTimeoutMs,
   });
