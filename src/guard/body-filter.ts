@@ -32,6 +32,44 @@ interface FilterState {
   readonly scanner: BodyScanner;
   readonly codec: TextCodec;
   readonly extra: Finding[];
+  /** Byte domain: the input bytes not emitted yet, sent as they came where nothing in them was redacted. */
+  readonly input: ByteQueue | null;
+}
+
+interface ByteQueue {
+  readonly chunks: Buffer[];
+  /** Offset in the body of chunks[0][0]. */
+  start: number;
+}
+
+/** Remove and return the queued bytes before body offset `upTo` (views of the input, not copies). */
+function takeBytes(q: ByteQueue, upTo: number): Buffer[] {
+  const out: Buffer[] = [];
+  while (q.start < upTo && q.chunks.length > 0) {
+    const head = q.chunks[0]!;
+    const n = Math.min(head.length, upTo - q.start);
+    out.push(n === head.length ? head : head.subarray(0, n));
+    if (n === head.length) q.chunks.shift();
+    else q.chunks[0] = head.subarray(n);
+    q.start += n;
+  }
+  return out;
+}
+
+/** Decode and scan one input chunk (null: end of body); returns what may be sent on. */
+function scanChunk(state: FilterState, chunk: Buffer | null): Buffer[] {
+  const { scanner, codec, input } = state;
+  if (chunk !== null && chunk.length > 0) input?.chunks.push(chunk);
+  let text = scanner.push(codec.decode(chunk ?? Buffer.alloc(0), chunk === null));
+  let raw = scanner.lastWasRaw();
+  if (chunk === null) {
+    text += scanner.finish();
+    raw &&= scanner.lastWasRaw();
+  }
+  if (input === null) return text.length > 0 ? [codec.encode(text)] : [];
+  // Re-encoding would give the same bytes: send the input itself, without a copy.
+  const bytes = takeBytes(input, scanner.emittedRaw());
+  return raw ? bytes : text.length > 0 ? [codec.encode(text)] : [];
 }
 
 function failWith(state: FilterState, finding: Finding): GuardBlockedError {
@@ -45,7 +83,7 @@ function decodingTransform(state: FilterState, layers: readonly string[], maxDec
   let decoded = 0;
   let waiting: (() => void) | null = null;
   let flushed: ((err?: Error | null) => void) | null = null;
-  const emit = (text: string, out: Transform): boolean => (text.length > 0 ? out.push(state.codec.encode(text)) : true);
+  const emit = (chunks: readonly Buffer[], out: Transform): boolean => chunks.reduce((ok, c) => out.push(c) && ok, true);
 
   const out: Transform = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -61,8 +99,7 @@ function decodingTransform(state: FilterState, layers: readonly string[], maxDec
   });
   const finish = (cb: (err?: Error | null) => void) => {
     try {
-      emit(state.scanner.push(state.codec.decode(Buffer.alloc(0), true)), out);
-      emit(state.scanner.finish(), out);
+      emit(scanChunk(state, null), out);
       cb();
     } catch (e) {
       cb(e as Error);
@@ -84,7 +121,7 @@ function decodingTransform(state: FilterState, layers: readonly string[], maxDec
         decoded += chunk.length;
         if (decoded > maxDecoded) return cb(failWith(state, decodeFinding('decode/too-large', 'decompression_bomb')));
         try {
-          if (emit(state.scanner.push(state.codec.decode(chunk, false)), out)) cb();
+          if (emit(scanChunk(state, chunk), out)) cb();
           else waiting = () => cb();
         } catch (e) {
           cb(e as Error);
@@ -109,16 +146,16 @@ function plainTransform(state: FilterState): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       try {
-        const text = state.scanner.push(state.codec.decode(chunk, false));
-        cb(null, text.length > 0 ? state.codec.encode(text) : undefined);
+        for (const b of scanChunk(state, chunk)) this.push(b);
+        cb();
       } catch (e) {
         cb(e as Error);
       }
     },
     flush(cb) {
       try {
-        const tail = state.scanner.push(state.codec.decode(Buffer.alloc(0), true)) + state.scanner.finish();
-        cb(null, tail.length > 0 ? state.codec.encode(tail) : undefined);
+        for (const b of scanChunk(state, null)) this.push(b);
+        cb();
       } catch (e) {
         cb(e as Error);
       }
@@ -145,7 +182,7 @@ export function createRequestBodyFilter(o: BodyFilterOptions): BodyFilter {
     windowSize: o.windowSize ?? DEFAULT_WINDOW_SIZE,
     byteDomain: codec.byteDomain,
   });
-  const state: FilterState = { scanner, codec, extra: [] };
+  const state: FilterState = { scanner, codec, extra: [], input: codec.byteDomain ? { chunks: [], start: 0 } : null };
   let stream: Transform;
   if (plan.kind === 'decode') stream = decodingTransform(state, plan.layers, settings.maxDecodedBytes);
   else if (plan.kind === 'identity' || passthrough) stream = plainTransform(state);

@@ -6,7 +6,8 @@ import { GuardBlockedError } from '../errors.ts';
 import { resolveFindings, scanText } from './apply.ts';
 import { applyEdits, resolveEdits, type BodyFormat, type Edit, type JsonLexState, lexJson, type RawSpan } from './edits.ts';
 import type { Finding, GuardStage, ScanContext } from './types.ts';
-import { formView, identityView, jsonView, viewSpanToRaw, type View } from './views.ts';
+import { jsonView } from './json-view.ts';
+import { formView, identityView, viewSpanToRaw, type View } from './views.ts';
 
 export interface BodyScannerOptions {
   readonly stages: readonly GuardStage[];
@@ -27,6 +28,10 @@ export interface BodyScanner {
   /** Every finding so far, raw absolute spans, de-duplicated. */
   findings(): readonly Finding[];
   readonly streamed: () => boolean;
+  /** Raw characters emitted so far (the text returned is these, rewritten where redactions apply). */
+  readonly emittedRaw: () => number;
+  /** True when the text the last push or finish returned is the raw text unchanged (nothing was redacted in it). */
+  readonly lastWasRaw: () => boolean;
 }
 
 export function blockedError(findings: readonly Finding[]): GuardBlockedError {
@@ -74,6 +79,7 @@ export function createBodyScanner(o: BodyScannerOptions): BodyScanner {
   let lex: JsonLexState = { inString: false };
   let carry: Edit | null = null;
   let carrySpans: RawSpan[] = [];
+  let unchanged = true;
 
   const take = (): string => {
     const joined = chunks.length === 1 ? chunks[0]! : chunks.join('');
@@ -90,10 +96,12 @@ export function createBodyScanner(o: BodyScannerOptions): BodyScanner {
     if (owned.some((f) => f.action === 'block')) throw blockedError(owned);
     const spans = [...carrySpans, ...redactSpans(owned)].filter((s) => s.end > base);
     const edits = resolveEdits(o.format, raw, base, spans, lex);
+    if ((carry !== null && carry.end > base) || edits.some((e) => e.start < end)) unchanged = false;
     const r = applyEdits(raw, base, base, end, edits, carry);
     carry = r.carry;
     carrySpans = spans.filter((s) => s.end > end).map((s) => ({ ...s, start: Math.max(s.start, end) }));
-    if (o.format === 'json') lex = lexJson(raw, 0, emitLength, lex);
+    // After the last window nothing reads the lexer state again.
+    if (o.format === 'json' && !final) lex = lexJson(raw, 0, emitLength, lex);
     base = end;
     return r.text;
   }
@@ -114,6 +122,7 @@ export function createBodyScanner(o: BodyScannerOptions): BodyScanner {
 
   return {
     push(text) {
+      unchanged = true;
       if (text.length === 0) return '';
       chunks.push(text);
       held += text.length;
@@ -122,6 +131,7 @@ export function createBodyScanner(o: BodyScannerOptions): BodyScanner {
       return drain(false);
     },
     finish() {
+      unchanged = true;
       if (!streaming) {
         const raw = take();
         chunks = [];
@@ -132,5 +142,7 @@ export function createBodyScanner(o: BodyScannerOptions): BodyScanner {
     },
     findings: () => resolveFindings(all),
     streamed: () => streaming,
+    emittedRaw: () => base,
+    lastWasRaw: () => unchanged,
   };
 }

@@ -6,6 +6,7 @@ import { RE2JS } from 're2js';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { Severity } from '../types.ts';
+import { prefixFilter } from './prefilter.ts';
 
 const ruleSchema = z
   .object({
@@ -41,6 +42,8 @@ export interface CompiledRule {
   /** The pattern began with \b: the character before the match must not be a word character. */
   readonly wordStart: boolean;
   readonly re: RE2JS;
+  /** A sticky JS RegExp every match passes (on text of chars <= 0xff), tried first because it is cheap; or null. */
+  readonly quick: RegExp | null;
   readonly group: number;
   readonly entropy: number | null;
   readonly maxLength: number;
@@ -82,11 +85,15 @@ export function compileRule(r: z.infer<typeof ruleSchema>): CompiledRule {
   for (const a of allowSources) compile(r.id, 'allow', a);
   for (const a of r.allowContext) compile(r.id, 'allowContext', a);
   const re = lazily(() => compile(r.id, 'regex', source));
+  const quick = lazily(() => prefixFilter(source));
   const allow = lazily(() => allowSources.map((a) => compile(r.id, 'allow', a)));
   const allowContext = lazily(() => r.allowContext.map((a) => compile(r.id, 'allowContext', a)));
   return Object.freeze({
     get re() {
       return re();
+    },
+    get quick() {
+      return quick();
     },
     get allow() {
       return allow();

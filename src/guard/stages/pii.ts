@@ -36,9 +36,55 @@ function before(text: string, at: number, n = 48): string {
   return text.slice(Math.max(0, at - n), at);
 }
 
+function digitCount(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
 function each(re: RegExp, text: string, fn: (m: RegExpExecArray) => void): void {
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) fn(m);
+}
+
+/** What a cluster is made of: each kind's regex below needs some of it, so a kind that cannot match is not run. */
+interface ClusterShape {
+  readonly digits: number;
+  /** A maximal run of exactly nine digits (a bare SSN). */
+  readonly nineRun: boolean;
+  readonly plus: boolean;
+  readonly dash: boolean;
+  readonly space: boolean;
+  /** '(', '-', '.' or ' ': what a US phone number is written with. */
+  readonly usSeparator: boolean;
+}
+
+function shapeOf(cluster: string): ClusterShape {
+  let digits = 0;
+  let run = 0;
+  let nineRun = false;
+  let plus = false;
+  let dash = false;
+  let space = false;
+  let usSeparator = false;
+  for (let i = 0; i <= cluster.length; i++) {
+    const c = i < cluster.length ? cluster.charCodeAt(i) : -1;
+    if (c >= 48 && c <= 57) {
+      digits++;
+      run++;
+      continue;
+    }
+    if (run === 9) nineRun = true;
+    run = 0;
+    if (c === 43) plus = true;
+    else if (c === 45) dash = true;
+    else if (c === 32) space = true;
+    if (c === 40 || c === 45 || c === 46 || c === 32) usSeparator = true;
+  }
+  return { digits, nineRun, plus, dash, space, usSeparator };
 }
 
 function clusterKinds(text: string, base: number, cluster: string, emit: Emit, want: (k: PiiKind) => boolean): void {
@@ -48,7 +94,8 @@ function clusterKinds(text: string, base: number, cluster: string, emit: Emit, w
     taken.push([s, e]);
     emit(k, base + s, base + e);
   };
-  if (want('card'))
+  const shape = shapeOf(cluster);
+  if (want('card') && shape.digits >= 12)
     each(CARD, cluster, (m) => {
       const digits = m[0].replace(/[ -]/g, '');
       if (!isCardNumber(digits)) return;
@@ -56,46 +103,60 @@ function clusterKinds(text: string, base: number, cluster: string, emit: Emit, w
       if (NOT_A_CARD.test(label) && !CARD_WORDS.test(label)) return;
       mark('card', m.index, m.index + m[0].length);
     });
-  if (want('krrn'))
+  if (want('krrn') && shape.digits >= 13)
     each(KRRN, cluster, (m) => {
       if (krrnValid(m[1]! + m[2]!) && free(m.index, m.index + m[0].length)) mark('krrn', m.index, m.index + m[0].length);
     });
   if (want('ssn')) {
-    each(SSN, cluster, (m) => {
-      if (ssnValid(m[1]!, m[3]!, m[4]!) && free(m.index, m.index + m[0].length)) mark('ssn', m.index, m.index + m[0].length);
-    });
+    if (shape.dash || shape.space)
+      each(SSN, cluster, (m) => {
+        if (ssnValid(m[1]!, m[3]!, m[4]!) && free(m.index, m.index + m[0].length)) mark('ssn', m.index, m.index + m[0].length);
+      });
     // Nine bare digits are only an SSN when labelled as one.
-    each(SSN_BARE, cluster, (m) => {
-      if (ssnValid(m[1]!, m[2]!, m[3]!) && SSN_WORDS.test(before(text, base + m.index)) && free(m.index, m.index + 9)) mark('ssn', m.index, m.index + 9);
-    });
+    if (shape.nineRun)
+      each(SSN_BARE, cluster, (m) => {
+        if (ssnValid(m[1]!, m[2]!, m[3]!) && SSN_WORDS.test(before(text, base + m.index)) && free(m.index, m.index + 9)) mark('ssn', m.index, m.index + 9);
+      });
   }
-  if (want('phone')) phones(cluster, (s, e) => free(s, e) && (mark('phone', s, e), true));
+  if (want('phone')) phones(cluster, shape, (s, e) => free(s, e) && (mark('phone', s, e), true));
 }
 
-function phones(cluster: string, accept: (s: number, e: number) => boolean): void {
+function phones(cluster: string, shape: ClusterShape, accept: (s: number, e: number) => boolean): void {
   const tryParse = (re: RegExp, country: CountryCode | undefined) =>
     each(re, cluster, (m) => {
       const p = parsePhoneNumberFromString(m[0], country);
       if (p?.isValid()) accept(m.index, m.index + m[0].length);
     });
-  tryParse(PHONE_INTL, undefined);
-  tryParse(PHONE_KR, 'KR');
-  tryParse(PHONE_US, 'US');
+  if (shape.plus) tryParse(PHONE_INTL, undefined);
+  if (shape.dash) tryParse(PHONE_KR, 'KR');
+  if (shape.usSeparator && shape.digits >= 10) tryParse(PHONE_US, 'US');
 }
 
 const DOC_DOMAINS = /(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost)$/i;
 const FILE_TLDS = new Set(['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'js', 'css', 'ts', 'map', 'json']);
-const LOCAL_CHARS = /[A-Za-z0-9._%+\-]/;
-const DOMAIN_CHARS = /[A-Za-z0-9.\-]/;
+/** ASCII code to 1 when the character may appear in an address's local part (2) or domain (1 | 2). */
+const EMAIL_CHARS = (() => {
+  const t = new Uint8Array(128);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-') t[c.charCodeAt(0)] = 3;
+  for (const c of '_%+') t[c.charCodeAt(0)] = 2;
+  return t;
+})();
+const LOCAL = 2;
+const DOMAIN = 1;
+
+const isEmailChar = (text: string, i: number, kind: number): boolean => {
+  const c = text.charCodeAt(i);
+  return c < 128 && (EMAIL_CHARS[c]! & kind) !== 0;
+};
 
 function emails(text: string, emit: Emit): void {
   for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
     let s = at;
-    while (s > 0 && at - s < 64 && LOCAL_CHARS.test(text[s - 1]!)) s--;
+    while (s > 0 && at - s < 64 && isEmailChar(text, s - 1, LOCAL)) s--;
     let e = at + 1;
-    while (e < text.length && e - at < 255 && DOMAIN_CHARS.test(text[e]!)) e++;
-    while (e > at + 1 && (text[e - 1] === '.' || text[e - 1] === '-')) e--;
-    while (s < at && text[s] === '.') s++;
+    while (e < text.length && e - at < 255 && isEmailChar(text, e, DOMAIN)) e++;
+    while (e > at + 1 && (text.charCodeAt(e - 1) === 46 || text.charCodeAt(e - 1) === 45)) e--;
+    while (s < at && text.charCodeAt(s) === 46) s++;
     if (s === at) continue;
     const domain = text.slice(at + 1, e);
     const tld = /\.([A-Za-z]{2,24})$/.exec(domain)?.[1];
@@ -134,7 +195,7 @@ export function createPiiStage(): GuardStage {
           // A digit string glued to letters (a hash, an id like abc4111…) is not a number someone wrote.
           const after = text.charCodeAt(m.index + m[0].length);
           if (isWordCode(after)) return;
-          if (m[0].replace(/\D/g, '').length >= 9) clusterKinds(text, m.index, m[0], emit, want);
+          if (digitCount(m[0]) >= 9) clusterKinds(text, m.index, m[0], emit, want);
         });
       }
       if (want('iban')) each(IBAN, text, (m) => ibanValid(m[0].replace(/ /g, '')) && emit('iban', m.index, m.index + m[0].length));

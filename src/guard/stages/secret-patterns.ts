@@ -26,11 +26,23 @@ function acceptMatch(rule: CompiledRule, text: string, start: number, matchEnd: 
   return true;
 }
 
-/** One anchored attempt of `rule` at `start`; returns the secret's [start, end) in text or null. */
-function tryRule(rule: CompiledRule, text: string, start: number): readonly [number, number] | null {
+/** Characters the quick filters are not exact for (they are exact on latin1, which is all the byte domain holds). */
+const BEYOND_LATIN1 = /[^\x00-\xff]/;
+
+/**
+ * One anchored attempt of `rule` at `start`; returns the secret's [start, end) in text or null. `latin1`: the
+ * text has no character beyond 0xff, so the rule's quick filter may reject first.
+ */
+function tryRule(rule: CompiledRule, text: string, start: number, latin1: boolean): readonly [number, number] | null {
   if (start < 0) return null;
   if (rule.wordStart && start > 0 && isWordCode(text.charCodeAt(start - 1))) return null;
-  const m = rule.re.matcher(text.slice(start, start + rule.maxLength + 1));
+  const input = text.slice(start, start + rule.maxLength + 1);
+  const quick = latin1 ? rule.quick : null;
+  if (quick !== null) {
+    quick.lastIndex = 0;
+    if (!quick.test(input)) return null;
+  }
+  const m = rule.re.matcher(input);
   if (!m.lookingAt()) return null;
   const gs = m.start(rule.group);
   const ge = m.end(rule.group);
@@ -68,6 +80,8 @@ export function createSecretPatternStage(pack: readonly CompiledRule[]): GuardSt
       const out: Finding[] = [];
       const tried = new Set<string>();
       const disabled = disabledRules(ctx.settings.disableRules);
+      // A one-byte string never matches this, so the test costs nothing on byte-domain text.
+      const latin1 = !BEYOND_LATIN1.test(text);
       matcher.scan(text, (kw, pos) => {
         for (const cand of byKeyword[kw]!) {
           const rule = pack[cand.rule]!;
@@ -79,7 +93,7 @@ export function createSecretPatternStage(pack: readonly CompiledRule[]): GuardSt
             tried.add(key);
           }
           if (disabled.any && disabled.has(SECRET_RULE_PREFIX + rule.id)) continue;
-          const span = tryRule(rule, text, start);
+          const span = tryRule(rule, text, start, latin1);
           if (span) out.push(finding(rule, span, offset, action));
         }
       });

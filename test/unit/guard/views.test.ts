@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formView, jsonView, viewSpanToRaw } from '../../../src/guard/views.ts';
+import { jsonView } from '../../../src/guard/json-view.ts';
+import { type EscapeMap, formView, viewSpanToRaw } from '../../../src/guard/views.ts';
 
 describe('decoded views', () => {
   it('a JSON view of any encoded string is the string, and spans map back onto whole escapes', () => {
@@ -16,6 +17,33 @@ describe('decoded views', () => {
         expect(JSON.parse(`"${raw.slice(rs, re)}"`)).toBe(view.text.slice(start, end));
       }),
     );
+  });
+
+  it('a byte-domain JSON view is the UTF-8 bytes of the string, with the same escapes as the text view', () => {
+    const unit = fc.oneof(fc.string({ minLength: 1, maxLength: 1 }), fc.constantFrom('é', '한', '😀', '\ud800', '\udc00', '\n', '"', '\\', '/', '\t', '\\x', '\\u12'));
+    fc.assert(
+      fc.property(fc.string({ unit }), (s) => {
+        const raw = JSON.stringify(s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+        const bytes = jsonView(raw, true);
+        const chars = jsonView(raw, false);
+        expect(bytes.text).toBe(Buffer.from(`"${s}"`, 'utf8').toString('latin1'));
+        const rawSpans = (e: EscapeMap | null) => Array.from({ length: e?.count ?? 0 }, (_, k) => [e!.get(k, 2), e!.get(k, 3)]);
+        expect(rawSpans(bytes.escapes)).toEqual(rawSpans(chars.escapes));
+      }),
+    );
+  });
+
+  it('a byte-domain JSON view is the same when escapes fall on the 64 KiB blocks it decodes in', () => {
+    for (let pad = 65520; pad < 65540; pad++) {
+      const s = `${'a'.repeat(pad)}\u00e9\n😀${'b'.repeat(70000)}"\u2028`;
+      const raw = JSON.stringify(s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      const view = jsonView(raw, true);
+      expect(view.text).toBe(Buffer.from(`"${s}"`, 'utf8').toString('latin1'));
+      const at = view.text.indexOf('\n');
+      expect(viewSpanToRaw(view, at, at + 1)).toEqual([raw.indexOf('\\n'), raw.indexOf('\\n') + 2]);
+      const quote = view.text.lastIndexOf('"', view.text.length - 2);
+      expect(viewSpanToRaw(view, quote, quote + 1)).toEqual([raw.lastIndexOf('\\"'), raw.lastIndexOf('\\"') + 2]);
+    }
   });
 
   it('form view decodes %XX and + and maps back', () => {
