@@ -57,7 +57,10 @@ export async function relayResponse(
 async function relaySmall(upstream: UpstreamResponse, res: ServerResponse, headers: HeaderPairs, filter: BodyFilter | null, onBytesOut: (n: number) => void): Promise<void> {
   let body = await readWhole(upstream.body);
   let outHeaders = headers;
-  if (filter) {
+  if (filter?.cleanWhole) {
+    body = filter.cleanWhole(body);
+    outHeaders = filteredHeaders(headers, filter);
+  } else if (filter) {
     filter.stream.end(body);
     body = await readWhole(filter.stream);
     outHeaders = filteredHeaders(headers, filter);

@@ -109,6 +109,11 @@ export interface BodyFilter {
    * first output chunk exists, which is when the first window's findings are known.
    */
   annotations?(): Readonly<Record<string, string>>;
+  /**
+   * Filter a complete body in one synchronous call instead of through `stream` (use one or the other, once):
+   * for small bodies the stream's per-chunk plumbing costs more than the scan. Throws GuardBlockedError.
+   */
+  cleanWhole?(body: Buffer): Buffer;
 }
 
 export interface ResponseHead {

@@ -101,12 +101,19 @@ export class ResponseTransform extends Transform {
   private sniffed: Buffer[] = [];
   private sniffedBytes = 0;
   private started = false;
+  /** Set while cleanWhole runs: output is collected here instead of pushed to the stream. */
+  private collected: Buffer[] | null = null;
 
   constructor(parts: FilterParts) {
     super();
     this.parts = parts;
     if (parts.kind !== 'sniff') this.setUp(parts.kind);
     this.decoder = parts.codings.length > 0 ? createBoundedDecoder(parts.codings, parts.maxDecodedBytes, (b) => this.onDecoded(b)) : null;
+  }
+
+  /** No Content-Encoding to undo: cleanWhole may be used. */
+  get identityCoded(): boolean {
+    return this.decoder === null;
   }
 
   /** The body kind, once known (an unlabelled body is sniffed from its first bytes). */
@@ -130,7 +137,33 @@ export class ResponseTransform extends Transform {
     if (s.length === 0) return;
     const buf = Buffer.from(s, this.resolved === 'binary' ? 'latin1' : 'utf8');
     this.bytesOut += buf.length;
-    this.push(buf);
+    if (this.collected !== null) this.collected.push(buf);
+    else this.push(buf);
+  }
+
+  /** The whole body in one call (same steps as _transform then _flush, no stream events); identity coding only. */
+  cleanWhole(body: Buffer): Buffer {
+    if (this.decoder !== null) throw new Error('cleanWhole needs an identity-coded body');
+    this.collected = [];
+    try {
+      this.onDecoded(body);
+      this.finishBody();
+      return Buffer.concat(this.collected);
+    } finally {
+      this.collected = null;
+    }
+  }
+
+  private finishBody(): void {
+    if (this.built === null) this.decideKind();
+    const built = this.built!;
+    if (this.textDecoder !== null) {
+      const tail = this.textDecoder.decode();
+      if (tail.length > 0) built.handler.write(tail);
+    }
+    built.handler.end();
+    if (!this.started) this.emitText('');
+    if (built.suffix.length > 0) this.emitText(built.suffix);
   }
 
   private onDecoded(b: Buffer): void {
@@ -167,15 +200,7 @@ export class ResponseTransform extends Transform {
   override _flush(cb: TransformCallback): void {
     const finish = (): void => {
       try {
-        if (this.built === null) this.decideKind();
-        const built = this.built!;
-        if (this.textDecoder !== null) {
-          const tail = this.textDecoder.decode();
-          if (tail.length > 0) built.handler.write(tail);
-        }
-        built.handler.end();
-        if (!this.started) this.emitText('');
-        if (built.suffix.length > 0) this.emitText(built.suffix);
+        this.finishBody();
         cb();
       } catch (e) {
         cb(e as Error);

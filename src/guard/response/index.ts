@@ -79,6 +79,7 @@ export function createResponseFilterWith(rules: RuleSet, ctx: ExchangeContext, h
     report: () => transform.sink.report(),
     findings: () => transform.sink.kept,
     bytesEmitted: () => transform.bytesOut,
+    ...(transform.identityCoded ? { cleanWhole: (body: Buffer) => transform.cleanWhole(body) } : {}),
     annotations: () => annotationsFor(info, transform.kind ?? 'binary', modeFor(transform.kind ?? info.kind, deps.settings), markerId, transform.sink),
   };
 }
