@@ -29,7 +29,6 @@ export interface InterceptRequest {
 export async function interceptTunnel(ctx: NetContext, t: InterceptRequest): Promise<void> {
   const secureContext = ctx.leaves.contextFor(t.authority.host);
   secureContext.catch(() => undefined);
-  preconnectUpstream(ctx, t);
   t.socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
   t.record.status = 200;
   ctx.metrics.tunnelOpened('inspect');
@@ -49,6 +48,9 @@ export async function interceptTunnel(ctx: NetContext, t: InterceptRequest): Pro
     close(first ? 'the client did not start TLS inside the intercepted tunnel' : 'the client sent nothing after CONNECT');
     return;
   }
+  // Only now, with a ClientHello on the wire: a CONNECT that is never used (Go's transport opens and drops
+  // spare ones under load) or that never speaks TLS costs no upstream connection.
+  preconnectUpstream(ctx, t);
   t.socket.unshift(first);
   let context: tls.SecureContext;
   try {

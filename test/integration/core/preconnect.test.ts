@@ -1,7 +1,7 @@
-// Pre-connecting: a new intercepted tunnel opens its upstream connection while the agent is still in its TLS
-// handshake with Sluice, so a first request to a new host does not wait for a second handshake. The
-// connection goes through the same address check as any dial, is used by the first request, and is closed
-// when no request comes.
+// Pre-connecting: a new intercepted tunnel opens its upstream connection once the agent's ClientHello arrives,
+// so the upstream handshake runs during the agent's own and a first request to a new host does not wait for a
+// second one. The connection goes through the same address check as any dial, is used by the first request,
+// and is closed when no request comes. A CONNECT that never speaks TLS opens nothing upstream.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type tls from 'node:tls';
 import { makeTestCa } from '../../helpers/certs.ts';
@@ -35,6 +35,7 @@ describe('upstream pre-connect for intercepted tunnels', () => {
   let idle: Counted;
   let unguarded: Counted;
   let blind: Counted;
+  let quiet: Counted;
   let s: TestSluice;
 
   beforeAll(async () => {
@@ -43,8 +44,9 @@ describe('upstream pre-connect for intercepted tunnels', () => {
     idle = await countedUpstream(ca.issue(['idle.allowed.test']));
     unguarded = await countedUpstream(ca.issue(['private.allowed.test']));
     blind = await countedUpstream(ca.issue(['blind.allowed.test']));
+    quiet = await countedUpstream(ca.issue(['quiet.allowed.test']));
     s = await startTestSluice({
-      names: ['api.allowed.test', 'idle.allowed.test', 'private.allowed.test', 'blind.allowed.test', 'denied.test'],
+      names: ['api.allowed.test', 'idle.allowed.test', 'private.allowed.test', 'blind.allowed.test', 'quiet.allowed.test', 'denied.test'],
       trustCa: [ca.caPath],
       // private.allowed.test resolves to loopback, which only the entries that say so may reach.
       allowPrivate: [],
@@ -55,21 +57,22 @@ describe('upstream pre-connect for intercepted tunnels', () => {
           { host: 'idle.allowed.test', ports: [idle.upstream.port], allowPrivate: ['127.0.0.0/8'] },
           { host: 'private.allowed.test', ports: [unguarded.upstream.port] },
           { host: 'blind.allowed.test', ports: [blind.upstream.port], mode: 'tunnel', allowPrivate: ['127.0.0.0/8'] },
+          { host: 'quiet.allowed.test', ports: [quiet.upstream.port], allowPrivate: ['127.0.0.0/8'] },
         ],
       },
     });
   });
   afterAll(async () => {
     await s?.close();
-    for (const c of [api, idle, unguarded, blind]) await c?.upstream.close();
+    for (const c of [api, idle, unguarded, blind, quiet]) await c?.upstream.close();
   });
 
-  it('opens the upstream connection on CONNECT, before the agent finished TLS, and the first request uses it', async () => {
+  it('opens the upstream connection when the agent starts TLS, and the first request uses it', async () => {
     const c = await rawExchange(s.port, connectRequest(`api.allowed.test:${api.upstream.port}`));
     expect(c.status).toBe(200);
-    // The agent has not sent a byte of TLS yet, and the upstream already has its connection.
-    await eventually(() => api.opened() === 1);
     const t = await tlsOver(c.socket, 'api.allowed.test', s.caPem);
+    // No request sent yet, and the upstream already has its connection.
+    await eventually(() => api.opened() === 1);
     const res = await rawRequestOn(t, `GET /first HTTP/1.1\r\nHost: api.allowed.test:${api.upstream.port}\r\nConnection: close\r\n\r\n`);
     expect(res).toMatch(/^HTTP\/1\.1 200/);
     expect(api.upstream.seen.at(-1)?.url).toBe('/first');
@@ -77,14 +80,26 @@ describe('upstream pre-connect for intercepted tunnels', () => {
     expect(api.opened()).toBe(1);
   });
 
+  it('opens nothing upstream for a CONNECT that never starts TLS (dropped, or plaintext inside)', async () => {
+    const dropped = await rawExchange(s.port, connectRequest(`quiet.allowed.test:${quiet.upstream.port}`));
+    expect(dropped.status).toBe(200);
+    dropped.socket.destroy();
+    const plain = await rawExchange(s.port, connectRequest(`quiet.allowed.test:${quiet.upstream.port}`));
+    expect(plain.status).toBe(200);
+    plain.socket.write('GET / HTTP/1.1\r\nHost: quiet.allowed.test\r\n\r\n');
+    await eventually(() => plain.socket.closed || plain.socket.readableEnded);
+    await sleep(100);
+    expect(quiet.opened()).toBe(0);
+  });
+
   it('closes a pre-opened connection that no request takes', async () => {
     const c = await rawExchange(s.port, connectRequest(`idle.allowed.test:${idle.upstream.port}`));
     expect(c.status).toBe(200);
+    const t = await tlsOver(c.socket, 'idle.allowed.test', s.caPem);
     await eventually(() => idle.opened() === 1);
     await eventually(() => idle.closed() === 1, 3000);
     expect(idle.upstream.seen).toHaveLength(0);
     // A request after that dials afresh and still succeeds.
-    const t = await tlsOver(c.socket, 'idle.allowed.test', s.caPem);
     const res = await rawRequestOn(t, `GET /late HTTP/1.1\r\nHost: idle.allowed.test:${idle.upstream.port}\r\nConnection: close\r\n\r\n`);
     expect(res).toMatch(/^HTTP\/1\.1 200/);
     expect(idle.opened()).toBe(2);
