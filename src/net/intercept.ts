@@ -9,6 +9,7 @@ import { PolicyDeniedError, BadRequestError } from '../errors.ts';
 import type { Authority } from './authority.ts';
 import { canonicalHost } from './authority.ts';
 import { clientGone } from './tunnel.ts';
+import { readClientHello } from './client-hello.ts';
 import type { NetContext } from './net-context.ts';
 
 const TLS_HANDSHAKE_RECORD = 0x16;
@@ -48,9 +49,13 @@ export async function interceptTunnel(ctx: NetContext, t: InterceptRequest): Pro
     close(first ? 'the client did not start TLS inside the intercepted tunnel' : 'the client sent nothing after CONNECT');
     return;
   }
-  // Only now, with a ClientHello on the wire: a CONNECT that is never used (Go's transport opens and drops
-  // spare ones under load) or that never speaks TLS costs no upstream connection.
-  preconnectUpstream(ctx, t);
+  // Only now, with a whole ClientHello on the wire that names this host: a CONNECT that is never used (Go's
+  // transport opens and drops spare ones under load), that never speaks TLS, sends a broken hello or asks for
+  // another host costs no upstream connection. A hello split over several reads gets no
+  // pre-connect; its first request dials as usual.
+  const hello = readClientHello(first);
+  const helloNamesHost = hello.state === 'ok' && checkSni(hello.sni, t.authority) === null;
+  if (helloNamesHost) preconnectUpstream(ctx, t);
   t.socket.unshift(first);
   let context: tls.SecureContext;
   try {

@@ -92,6 +92,19 @@ describe('upstream pre-connect for intercepted tunnels', () => {
     expect(quiet.opened()).toBe(0);
   });
 
+  it('opens nothing upstream for a broken ClientHello or one that names another host (fronting)', async () => {
+    const garbage = await rawExchange(s.port, connectRequest(`quiet.allowed.test:${quiet.upstream.port}`));
+    expect(garbage.status).toBe(200);
+    garbage.socket.write(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40]), Buffer.alloc(64, 0xee)]));
+    await eventually(() => garbage.socket.closed || garbage.socket.readableEnded);
+    const fronted = await rawExchange(s.port, connectRequest(`quiet.allowed.test:${quiet.upstream.port}`));
+    expect(fronted.status).toBe(200);
+    await expect(tlsOver(fronted.socket, 'api.allowed.test', s.caPem)).rejects.toThrow();
+    await sleep(100);
+    expect(quiet.opened()).toBe(0);
+    expect(api.opened()).toBe(1);
+  });
+
   it('closes a pre-opened connection that no request takes', async () => {
     const c = await rawExchange(s.port, connectRequest(`idle.allowed.test:${idle.upstream.port}`));
     expect(c.status).toBe(200);
