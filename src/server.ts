@@ -19,6 +19,7 @@ import { createInflight, type Inflight } from './inflight.ts';
 import { UpstreamTimeoutError } from './errors.ts';
 import { createComponents, closeComponents, type Components } from './server/components.ts';
 import { createHandlers, type ConnectionState } from './server/handlers.ts';
+import { startBufferReclaim } from './server/buffer-reclaim.ts';
 
 export interface StartOptions {
   /** Where JSON log lines go (stdout by default); tests pass a capturing stream. */
@@ -65,6 +66,7 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
   }
   const listeners = bound.map((b) => b.address);
   log.info({ listeners, admin: adminRef.server?.address ?? null, ca: parts.ca.certPath }, 'listening');
+  const reclaim = startBufferReclaim();
   let closing: Promise<void> | null = null;
   return {
     listeners,
@@ -75,6 +77,7 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
     policy: parts.policy,
     secrets: parts.secrets,
     close() {
+      reclaim.stop();
       closing ??= drainAndClose({ config, log, parts, bound, ctx, state, inflight, admin: adminRef.server });
       return closing;
     },

@@ -1,7 +1,8 @@
 // The admin listener: /healthz (the process answers), /readyz (every readiness check passes), /metrics
 // (Prometheus text). It is meant for loopback or a cluster-internal port: it serves no secret, no token and
 // no policy content, only counts and check names, so a scrape can never become a way to read credentials.
-import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http } from '../net/node-http.ts';
 import type { Metrics } from '../audit/metrics.ts';
 import { parseHostPort } from './listen-address.ts';
 import { boundAddress, listenOn } from '../net/listen.ts';
@@ -55,7 +56,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 }
 
-async function handle(options: AdminServerOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(options: AdminServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
   if (!known) return sendJson(res, 404, { error: 'not_found', paths: ['/healthz', '/readyz', '/metrics'] });
@@ -98,11 +99,11 @@ function clip(s: string): string {
   return s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}…` : s;
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
 }
 
-function send(res: http.ServerResponse, status: number, contentType: string, body: string): void {
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, {
     'content-type': contentType,
     'content-length': Buffer.byteLength(body),

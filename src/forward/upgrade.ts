@@ -2,7 +2,7 @@
 // credentials are stripped and the host's injected exactly as for a plain request; the upstream is dialled at the
 // checked address with TLS verified against the canonical name; frames are relayed only after the upstream
 // answers 101 (http-proxy-3 relays any other answer and closes), so an unrequested switch cannot smuggle bytes.
-import http from 'node:http';
+import { http } from '../net/node-http.ts';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';

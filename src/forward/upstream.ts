@@ -5,7 +5,8 @@ import tls from 'node:tls';
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Pool, buildConnector, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { Pool as UndiciPool, buildConnector as Connector, Dispatcher } from 'undici';
+import { Pool, buildConnector, errors as undiciErrors } from '../undici-core.ts';
 import { LRUCache } from 'lru-cache';
 import { UpstreamFailedError, UpstreamTimeoutError, SluiceError } from '../errors.ts';
 
@@ -61,7 +62,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   // One context for every upstream connection: passing `ca` per connection re-parses ~150 roots each time
   // (addCACert was 12% of CPU under load in bench/results/profile-summary.md).
   const secureContext = tls.createSecureContext({ ca, minVersion: 'TLSv1.2' });
-  const pools = new LRUCache<string, Pool>({
+  const pools = new LRUCache<string, UndiciPool>({
     max: options.maxPools ?? 512,
     dispose: (pool) => {
       void pool.close().catch(() => undefined);
@@ -70,16 +71,16 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const warm = createWarmSockets(options.preconnectMs ?? 0);
 
   function dialerFor(target: UpstreamTarget): Dial {
-    const connector = buildConnector({ secureContext, timeout: options.connectTimeoutMs, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] } as buildConnector.BuildOptions);
+    const connector = buildConnector({ secureContext, timeout: options.connectTimeoutMs, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] } as Connector.BuildOptions);
     // Dial the checked address; verify the certificate against the canonical name (SNI only for names: RFC 6066 §3).
     return (opts, callback) =>
       connector(
-        { ...opts, protocol: `${target.scheme}:`, hostname: target.address, servername: target.kind === 'name' ? target.host : '', port: String(target.port) } as buildConnector.Options,
+        { ...opts, protocol: `${target.scheme}:`, hostname: target.address, servername: target.kind === 'name' ? target.host : '', port: String(target.port) } as Connector.Options,
         callback,
       );
   }
 
-  function poolFor(target: UpstreamTarget): Pool {
+  function poolFor(target: UpstreamTarget): UndiciPool {
     const key = poolKey(target);
     let pool = pools.get(key);
     if (pool) return pool;
@@ -90,7 +91,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       pipelining: 1,
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.bodyTimeoutMs,
-      connect: (opts, callback) => warm.take(key, (socket) => (socket ? callback(null, socket) : dial(opts as buildConnector.Options, callback))),
+      connect: (opts, callback) => warm.take(key, (socket) => (socket ? callback(null, socket) : dial(opts as Connector.Options, callback))),
     });
     pools.set(key, pool);
     return pool;
@@ -102,7 +103,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       const pool = poolFor(target);
       if (pool.stats.connected > 0) return;
       const dial = dialerFor(target);
-      warm.open(poolKey(target), (done) => dial({} as buildConnector.Options, (err, socket) => done(err ? null : (socket as Socket))));
+      warm.open(poolKey(target), (done) => dial({} as Connector.Options, (err, socket) => done(err ? null : (socket as Socket))));
     },
     async request(target, req) {
       const pool = poolFor(target);
@@ -130,7 +131,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   };
 }
 
-type Dial = (opts: buildConnector.Options, callback: buildConnector.Callback) => void;
+type Dial = (opts: Connector.Options, callback: Connector.Callback) => void;
 
 function poolKey(target: UpstreamTarget): string {
   return `${target.scheme}|${target.host}|${target.port}|${target.address}`;

@@ -1,9 +1,10 @@
 // Listeners from `listen:`: TCP (loopback unless agents authenticate) and unix sockets (mode 0660; a stale socket
 // left by a crashed run is replaced, one owned by a live process is an error). Every listener is an
-// http.Server that takes absolute-form requests, CONNECT and upgrades.
+// Server that takes absolute-form requests, CONNECT and upgrades.
 import fs from 'node:fs';
 import net from 'node:net';
-import http from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from './node-http.ts';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Limits } from '../config/index.ts';
@@ -31,9 +32,9 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 export interface ListenerHandlers {
-  request(req: http.IncomingMessage, res: http.ServerResponse, listener: ListenerInfo): void;
-  connect(req: http.IncomingMessage, socket: Duplex, head: Buffer, listener: ListenerInfo): void;
-  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, listener: ListenerInfo): void;
+  request(req: IncomingMessage, res: ServerResponse, listener: ListenerInfo): void;
+  connect(req: IncomingMessage, socket: Duplex, head: Buffer, listener: ListenerInfo): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, listener: ListenerInfo): void;
   clientError(err: NodeJS.ErrnoException, socket: Duplex, listener: ListenerInfo): void;
   connection(socket: net.Socket, listener: ListenerInfo): void;
 }
@@ -45,13 +46,13 @@ export interface ListenerInfo {
 
 export interface BoundListener {
   readonly spec: ListenSpec;
-  readonly server: http.Server;
+  readonly server: Server;
   /** For the listening line: {tcp:"127.0.0.1:41234"} or {unix:"/…/proxy.sock"}. */
   readonly address: { tcp: string } | { unix: string };
   readonly info: ListenerInfo;
 }
 
-export function createHttpServer(limits: Limits): http.Server {
+export function createHttpServer(limits: Limits): Server {
   const server = http.createServer({
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headerTimeoutMs,
@@ -66,7 +67,7 @@ export function createHttpServer(limits: Limits): http.Server {
   });
   // A client may send its request and then shut its write side (nc -N, some HTTP/1.0 clients); it still
   // expects the answer. Node's default closes the connection on the client's FIN before responding.
-  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   // One more than the limit so that "too many" is visible (Node silently truncates at maxHeadersCount).
   server.maxHeadersCount = limits.maxHeaderCount + 1;
   server.maxConnections = limits.maxConnections;

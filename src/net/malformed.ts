@@ -1,4 +1,4 @@
-import http from 'node:http';
+import { http } from './node-http.ts';
 import type { Duplex } from 'node:stream';
 import { writeAudit, type Logger } from '../audit/index.ts';
 

@@ -6,7 +6,8 @@
 // The token is read from tokenFile at every fetch (Vault Agent rewrites it) or from the environment, and is
 // renewed at half its TTL while the lookup says it is renewable. Answers are cached for ttlSeconds.
 import fs from 'node:fs/promises';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent } from '../undici-core.ts';
 import type { Logger } from '../audit/index.ts';
 import { createTtlCache } from './ttl-cache.ts';
 import { SecretSourceError, type SecretSource } from './types.ts';
@@ -57,10 +58,12 @@ export function createVaultSource(config: VaultSourceConfig, log: Logger, env: N
     if (config.namespace !== undefined) headers['x-vault-namespace'] = config.namespace;
     if (method === 'POST') headers['content-type'] = 'application/json';
     try {
-      const res = await request(`${base}${path}`, {
+      const url = new URL(`${base}${path}`);
+      const res = await (await getDispatcher()).request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         method,
         headers,
-        dispatcher: await getDispatcher(),
         signal: AbortSignal.timeout(config.timeoutMs),
         ...(method === 'POST' ? { body: '{}' } : {}),
       });
