@@ -1,6 +1,6 @@
 // Request guard benchmark (a script, not a test): throughput on 1 MiB JSON and text bodies with every rule
 // on, and recall / false-positive rate per kind on a generated labelled corpus.
-//   node bench/guard-request.ts [--samples N]
+//   node bench/guard-request.ts [--samples N] [--only throughput|detection]
 import fs from 'node:fs';
 import { parse } from 'yaml';
 import { Readable, Writable } from 'node:stream';
@@ -123,8 +123,15 @@ function detection(perRule: number): string[] {
 }
 
 const perRule = Number(process.argv[process.argv.indexOf('--samples') + 1]) || 4;
-console.log('# throughput (request guard alone, every rule on, one core)');
-console.log(await throughput('1 MiB JSON (chat request)', Buffer.from(jsonBody(1 << 20)), 'application/json'));
-console.log(await throughput('1 MiB text (logs)', Buffer.from(textBody(1 << 20)), 'text/plain'));
-console.log(`\n# detection (generated corpus, ${perRule} samples per secret rule)`);
-for (const row of detection(perRule)) console.log(row);
+// --only lets a CPU profile cover one part alone.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+if (only !== null && only !== 'throughput' && only !== 'detection') throw new Error('--only takes throughput or detection');
+if (only !== 'detection') {
+  console.log('# throughput (request guard alone, every rule on, one core)');
+  console.log(await throughput('1 MiB JSON (chat request)', Buffer.from(jsonBody(1 << 20)), 'application/json'));
+  console.log(await throughput('1 MiB text (logs)', Buffer.from(textBody(1 << 20)), 'text/plain'));
+}
+if (only !== 'throughput') {
+  console.log(`\n# detection (generated corpus, ${perRule} samples per secret rule)`);
+  for (const row of detection(perRule)) console.log(row);
+}

@@ -5,7 +5,7 @@ import { shannonEntropy } from '../entropy.ts';
 import { disabledRules } from '../rules/catalog.ts';
 import type { Action, Finding, GuardStage, ScanContext, ScanInput } from '../types.ts';
 
-const ENV_LINE = /(?:^|\n)[ \t]*(?:export[ \t]+)?([A-Z][A-Z0-9_]{1,63})=([^\n]*)/g;
+const ENV_LINE_AT = /(?:^|\n)[ \t]*(?:export[ \t]+)?([A-Z][A-Z0-9_]{1,63})=([^\n]*)/y;
 const SECRET_NAME = /KEY|SECRET|TOKEN|PASS|PWD|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE|DSN|DATABASE_URL|CONN/;
 const ENV_MIN_LINES = 5;
 const ENV_MIN_SECRETS = 2;
@@ -87,6 +87,38 @@ function blobs(text: string, report: (s: number, e: number, rule: string) => voi
   }
 }
 
+/** After the line's blanks ENV_LINE needs `export` or a capital: most lines of code and prose fail here, before a regex call. */
+function envLineMayStart(text: string, at: number): boolean {
+  let i = text.charCodeAt(at) === 10 ? at + 1 : at;
+  let c = text.charCodeAt(i);
+  while (c === 32 || c === 9) c = text.charCodeAt(++i);
+  return (c >= 65 && c <= 90) || c === 101;
+}
+
+/**
+ * Where ENV_LINE (as a /g scan) matches, in order: it can only match at the start or at a newline, and only on a
+ * line with an '='. Finding the '=' signs with indexOf (memchr) and trying the sticky form at their line's start
+ * skips the lines without one, where the /g scan spent most of its time.
+ */
+function envLines(text: string, fn: (m: RegExpExecArray) => void): void {
+  // The newline (or 0) the next line to try starts at; every line before it has been tried.
+  let lineStart = 0;
+  for (let eq = text.indexOf('='); eq !== -1; ) {
+    const nl = text.lastIndexOf('\n', eq - 1);
+    const at = nl < lineStart ? lineStart : nl;
+    if (envLineMayStart(text, at)) {
+      ENV_LINE_AT.lastIndex = at;
+      const m = ENV_LINE_AT.exec(text);
+      if (m !== null) fn(m);
+    }
+    // The line's end; no match starts before it.
+    const end = text.indexOf('\n', eq);
+    if (end === -1) return;
+    lineStart = end;
+    eq = text.indexOf('=', end);
+  }
+}
+
 function envDumps(text: string, report: (s: number, e: number) => void): void {
   if (text.indexOf('=') === -1) return;
   let block: { start: number; end: number; lines: number; secrets: number; lastLine: number } | null = null;
@@ -96,8 +128,7 @@ function envDumps(text: string, report: (s: number, e: number) => void): void {
     if (block && block.lines >= ENV_MIN_LINES && block.secrets >= ENV_MIN_SECRETS) report(block.start, block.end);
     block = null;
   };
-  ENV_LINE.lastIndex = 0;
-  for (let m = ENV_LINE.exec(text); m !== null; m = ENV_LINE.exec(text)) {
+  envLines(text, (m) => {
     for (let p = text.indexOf('\n', lastPos); p !== -1 && p < m.index + 1; p = text.indexOf('\n', p + 1)) lineNo++;
     lastPos = m.index + 1;
     const start = text[m.index] === '\n' ? m.index + 1 : m.index;
@@ -112,35 +143,68 @@ function envDumps(text: string, report: (s: number, e: number) => void): void {
       flush();
       block = { start, end, lines: 1, secrets: secret, lastLine: lineNo };
     }
-  }
+  });
   flush();
+}
+
+/** Is text[at, at + word.length) `word` (lower-case ASCII) up to ASCII case? What /word/i means for ASCII. */
+function asciiCaseEqualAt(text: string, at: number, word: string): boolean {
+  if (at < 0 || at + word.length > text.length) return false;
+  for (let i = 0; i < word.length; i++) {
+    const c = text.charCodeAt(at + i);
+    const w = word.charCodeAt(i);
+    if (c !== w && !(w >= 97 && w <= 122 && c === w - 32)) return false;
+  }
+  return true;
+}
+
+const AWS_KEY_ID = 'aws_access_key_id';
+const AWS_KEY_ID_UNDERSCORE = AWS_KEY_ID.indexOf('_');
+
+/**
+ * Every occurrence of aws_access_key_id, any case, in order (it cannot overlap itself, so these are the /gi
+ * matches). Found through its first '_' with indexOf, which has no case to fold: a case-insensitive scan of
+ * every position cost more than the rest of the stage.
+ */
+function awsKeyIds(text: string, fn: (at: number) => void): void {
+  for (let u = text.indexOf('_', AWS_KEY_ID_UNDERSCORE); u !== -1; u = text.indexOf('_', u + 1)) {
+    if (asciiCaseEqualAt(text, u - AWS_KEY_ID_UNDERSCORE, AWS_KEY_ID)) fn(u - AWS_KEY_ID_UNDERSCORE);
+  }
 }
 
 // Anchored on a fixed string, then bounded slices: no regex here can backtrack across the whole body.
 function awsFiles(text: string, report: (s: number, e: number) => void): void {
-  const key = /aws_access_key_id/gi;
-  for (let m = key.exec(text); m !== null; m = key.exec(text)) {
-    const at = m.index;
+  awsKeyIds(text, (at) => {
     const back = text.slice(Math.max(0, at - 400), at);
     let header = -1;
     AWS_PROFILE.lastIndex = 0;
     for (let m = AWS_PROFILE.exec(back); m !== null; m = AWS_PROFILE.exec(back)) header = m.index;
-    if (header === -1) continue;
+    if (header === -1) return;
     const secret = AWS_SECRET_LINE.exec(text.slice(at, at + 600));
-    if (!secret) continue;
+    if (!secret) return;
     report(Math.max(0, at - 400) + header, at + secret.index + secret[0].length);
+  });
+}
+
+const KUBE_KIND = 'kind: Config';
+const KUBE_KIND_HEAD = KUBE_KIND.indexOf('Config');
+
+/** Every 'kind: Config', in order. indexOf of 'Config' (its rare first letter) is many times faster than of the whole. */
+function kubeKinds(text: string, fn: (at: number) => void): void {
+  for (let c = text.indexOf('Config', KUBE_KIND_HEAD); c !== -1; c = text.indexOf('Config', c + 1)) {
+    if (text.startsWith(KUBE_KIND, c - KUBE_KIND_HEAD)) fn(c - KUBE_KIND_HEAD);
   }
 }
 
 function kubeconfigs(text: string, report: (s: number, e: number) => void): void {
-  for (let at = text.indexOf('kind: Config'); at !== -1; at = text.indexOf('kind: Config', at + 1)) {
+  kubeKinds(text, (at) => {
     const from = Math.max(0, at - 3000);
     const region = text.slice(from, at + 6000);
     const api = region.indexOf('apiVersion:');
     const secret = KUBE_SECRET.exec(region);
-    if (api === -1 || !secret || !region.includes('users:')) continue;
+    if (api === -1 || !secret || !region.includes('users:')) return;
     report(from + Math.min(api, secret.index), from + Math.max(at - from + 12, secret.index + secret[0].length));
-  }
+  });
 }
 
 function dnsLabels(host: string, report: (s: number, e: number) => void): void {
