@@ -1,6 +1,6 @@
 // Response guard measurements (not a test): throughput on 1 MiB HTML and JSON, and detection on the labelled
 // corpus in bench/corpus/injection (recall on hidden-content injections, false positives on benign look-alikes).
-// Run: node bench/guard-response.ts   (regenerate the corpus: node bench/corpus/injection/build.ts)
+// Run: node bench/guard-response.ts [--only html|json|detection]   (regenerate the corpus: node bench/corpus/injection/build.ts)
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { DEFAULT_GUARD_SETTINGS } from '../src/guard/settings.ts';
@@ -117,6 +117,8 @@ async function detection(): Promise<void> {
   if (fps.length > 0) console.log(`  false positives: ${fps.join(', ')}`);
 }
 
-await throughput('html', 'text/html; charset=utf-8', htmlMiB());
-await throughput('json', 'application/json', jsonMiB());
-await detection();
+// `--only html|json|detection` runs one part (for a profile of it alone).
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+if (only === null || only === 'html') await throughput('html', 'text/html; charset=utf-8', htmlMiB());
+if (only === null || only === 'json') await throughput('json', 'application/json', jsonMiB());
+if (only === null || only === 'detection') await detection();

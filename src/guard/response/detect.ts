@@ -60,9 +60,10 @@ function addRange(ranges: Ranges, rules: RuleSet, ids: readonly number[], start:
   }
 }
 
-function gateRanges(view: string, rules: RuleSet): Ranges {
+/** `nonAscii`: regions of `view` that hold its non-ASCII characters (or null), as in DetectionView. */
+function gateRanges(view: string, rules: RuleSet, ascii: boolean, nonAscii: readonly number[] | null): Ranges {
   const ranges: Ranges = new Map();
-  forEachKeyword(rules, view, (ids, s, e) => addRange(ranges, rules, ids, s, e, view.length));
+  forEachKeyword(rules, view, (ids, s, e) => addRange(ranges, rules, ids, s, e, view.length), ascii, nonAscii);
   return ranges;
 }
 
@@ -116,62 +117,79 @@ function isHiddenRange(v: DetectionView, ts: number, te: number): boolean {
   return false;
 }
 
-/** Detect injection phrasing in `text` (absolute positions are added by the caller). */
+function pushHit(hits: Hit[], rules: RuleSet, ruleIdx: number, ts: number, te: number, factor: number, suffix: string): void {
+  const r = rules.rules[ruleIdx]!;
+  hits.push({ rule: r.id + suffix, kind: r.kind, floor: r.severity, weight: r.weight * factor, start: ts, end: te });
+}
+
+/**
+ * Detect injection phrasing in `text` (absolute positions are added by the caller). Most texts trigger
+ * nothing (no keyword, leet, base64, ROT13 or %XX), so what only a trigger needs is allocated on the first one:
+ * an HTML page calls this once per alt or title attribute.
+ */
 export function detectInjections(text: string, opts: DetectOptions, depth = 0, view?: DetectionView): Hit[] {
   const v = view ?? buildView(text);
   const { rules } = opts;
   const hits: Hit[] = [];
-  const push = (ruleIdx: number, ts: number, te: number, factor: number, suffix: string): void => {
-    const r = rules.rules[ruleIdx]!;
-    hits.push({ rule: r.id + suffix, kind: r.kind, floor: r.severity, weight: r.weight * factor, start: ts, end: te });
-  };
   // One keyword pass gives both the rule slices and the ROT13 candidates (only on the top-level text).
-  const ranges: Ranges = new Map();
-  const rotHits: Array<readonly [number, number]> = [];
-  if (depth === 0) forEachKeywordAndRot13(rules, v.view, (ids, s, e) => addRange(ranges, rules, ids, s, e, v.view.length), (s, e) => rotHits.push([s, e]), v.ascii);
-  else forEachKeyword(rules, v.view, (ids, s, e) => addRange(ranges, rules, ids, s, e, v.view.length), v.ascii);
-  for (const m of matchRules(v.view, rules, opts.disabled, ranges)) {
-    const [ts, te] = toTextRange(v, m.start, m.end);
-    const hidden = opts.hidden(ts, te) || isHiddenRange(v, ts, te);
-    push(m.rule, ts, te, factorFor(v.view, v, text, m.start, m.end, ts, te, hidden), '');
-  }
-  if (LEET.test(v.view)) {
-    const leet = v.view.replace(/[013457@$]/g, (c) => LEET_MAP[c] ?? c);
-    for (const m of matchRules(leet, rules, opts.disabled, gateRanges(leet, rules))) {
-      if (leet.slice(m.start, m.end) === v.view.slice(m.start, m.end)) continue; // already found as plain text
+  let ranges: Ranges | null = null;
+  let rotHits: Array<readonly [number, number]> | null = null;
+  const onKeyword = (ids: readonly number[], s: number, e: number): void => addRange((ranges ??= new Map()), rules, ids, s, e, v.view.length);
+  if (depth === 0) forEachKeywordAndRot13(rules, v.view, onKeyword, (s, e) => (rotHits ??= []).push([s, e]), v.ascii, v.nonAscii);
+  else forEachKeyword(rules, v.view, onKeyword, v.ascii, v.nonAscii);
+  if (ranges !== null) {
+    for (const m of matchRules(v.view, rules, opts.disabled, ranges)) {
       const [ts, te] = toTextRange(v, m.start, m.end);
-      push(m.rule, ts, te, opts.hidden(ts, te) ? HIDDEN_FACTOR : OBFUSCATED_FACTOR, '+leet');
+      const hidden = opts.hidden(ts, te) || isHiddenRange(v, ts, te);
+      pushHit(hits, rules, m.rule, ts, te, factorFor(v.view, v, text, m.start, m.end, ts, te, hidden), '');
     }
   }
-  if (depth === 0) detectEncoded(text, v, opts, hits, rotHits);
+  if (LEET.test(v.view)) {
+    // One ASCII character for another: the view's non-ASCII regions are the leet text's too.
+    const leet = v.view.replace(/[013457@$]/g, (c) => LEET_MAP[c] ?? c);
+    for (const m of matchRules(leet, rules, opts.disabled, gateRanges(leet, rules, v.ascii, v.nonAscii))) {
+      if (leet.slice(m.start, m.end) === v.view.slice(m.start, m.end)) continue; // already found as plain text
+      const [ts, te] = toTextRange(v, m.start, m.end);
+      pushHit(hits, rules, m.rule, ts, te, opts.hidden(ts, te) ? HIDDEN_FACTOR : OBFUSCATED_FACTOR, '+leet');
+    }
+  }
+  if (depth === 0) detectEncoded(v, opts, hits, rotHits ?? NO_ROT13);
   return hits;
 }
 
-/** Decode base64 blocks, ROT13 and %XX runs and re-scan them; a hit covers the whole encoded span. */
-function detectEncoded(text: string, v: DetectionView, opts: DetectOptions, hits: Hit[], rotHits: ReadonlyArray<readonly [number, number]>): void {
-  const rescan = (decoded: string, s: number, e: number, suffix: string): void => {
-    const [ts, te] = toTextRange(v, s, e);
-    for (const h of detectInjections(decoded, { ...opts, hidden: () => false }, 1)) {
-      const factor = opts.hidden(ts, te) ? HIDDEN_FACTOR : OBFUSCATED_FACTOR;
-      hits.push({ ...h, rule: h.rule + suffix, weight: h.weight * factor, start: ts, end: te });
-    }
-  };
-  base64Runs(v.view, (s, e) => {
-    const decoded = decodeBase64Text(v.view.slice(s, Math.min(e, s + MAX_ENCODED)));
-    if (decoded !== null) rescan(decoded, s, e, '+base64');
-  });
-  let rotUntil = -1;
-  for (const [hs, he] of [...rotHits].sort((a, b) => a[0] - b[0])) {
-    if (hs < rotUntil) continue;
-    const s = Math.max(0, hs - 200);
-    const e = Math.min(v.view.length, he + 300);
-    rotUntil = e;
-    rescan(rot13(v.view.slice(s, e)), s, e, '+rot13');
+const NO_ROT13: ReadonlyArray<readonly [number, number]> = Object.freeze([]);
+
+/** Re-scan a decoded payload; its hits cover the whole encoded span [s, e) of the view. */
+function rescan(v: DetectionView, opts: DetectOptions, hits: Hit[], decoded: string, s: number, e: number, suffix: string): void {
+  const [ts, te] = toTextRange(v, s, e);
+  for (const h of detectInjections(decoded, { ...opts, hidden: () => false }, 1)) {
+    const factor = opts.hidden(ts, te) ? HIDDEN_FACTOR : OBFUSCATED_FACTOR;
+    hits.push({ ...h, rule: h.rule + suffix, weight: h.weight * factor, start: ts, end: te });
   }
+}
+
+/** Decode base64 blocks, ROT13 and %XX runs and re-scan them; a hit covers the whole encoded span. */
+function detectEncoded(v: DetectionView, opts: DetectOptions, hits: Hit[], rotHits: ReadonlyArray<readonly [number, number]>): void {
+  for (let at = nextBase64Run(v.view, 0); at !== null; at = nextBase64Run(v.view, at[1])) {
+    const [s, e] = at;
+    const decoded = decodeBase64Text(v.view.slice(s, Math.min(e, s + MAX_ENCODED)));
+    if (decoded !== null) rescan(v, opts, hits, decoded, s, e, '+base64');
+  }
+  if (rotHits.length > 0) {
+    let rotUntil = -1;
+    for (const [hs, he] of [...rotHits].sort((a, b) => a[0] - b[0])) {
+      if (hs < rotUntil) continue;
+      const s = Math.max(0, hs - 200);
+      const e = Math.min(v.view.length, he + 300);
+      rotUntil = e;
+      rescan(v, opts, hits, rot13(v.view.slice(s, e)), s, e, '+rot13');
+    }
+  }
+  if (!v.view.includes('%')) return;
   PERCENT_RUN.lastIndex = 0;
-  if (v.view.includes('%')) for (let m = PERCENT_RUN.exec(v.view); m !== null; m = PERCENT_RUN.exec(v.view)) {
+  for (let m = PERCENT_RUN.exec(v.view); m !== null; m = PERCENT_RUN.exec(v.view)) {
     const decoded = decodePercent(m[0].slice(0, MAX_ENCODED));
-    if (decoded !== null) rescan(decoded, m.index, m.index + m[0].length, '+urlencoded');
+    if (decoded !== null) rescan(v, opts, hits, decoded, m.index, m.index + m[0].length, '+urlencoded');
   }
 }
 
@@ -184,14 +202,16 @@ const BASE64_CHARS = (() => {
 const MIN_BASE64_RUN = 24;
 
 /**
- * Maximal runs of 24+ base64/base64url characters (plus up to two '=' of padding). A regex with a lookbehind
- * paid a match attempt at every word of prose; instead, look 23 characters ahead: when that character is not
- * base64, no long run can start before it, so ordinary prose costs a few table lookups per 24 characters.
+ * The first maximal run, at or after `from`, of 24+ base64/base64url characters (plus up to two '=' of
+ * padding), as [start, end), or null. A regex with a lookbehind paid a match attempt at every word of prose;
+ * instead, look 23 characters ahead: when that character is not base64, no long run can start before it, so
+ * ordinary prose costs a few table lookups per 24 characters. `from` must not be inside a run still to be
+ * reported (0, or the end of the previous one).
  */
-function base64Runs(text: string, onRun: (start: number, end: number) => void): void {
+function nextBase64Run(text: string, from: number): [number, number] | null {
   const n = text.length;
   // Invariant: text[i - 1] is not part of a run still to be reported.
-  let i = 0;
+  let i = from;
   while (i + MIN_BASE64_RUN <= n) {
     const probe = i + MIN_BASE64_RUN - 1;
     if (BASE64_CHARS[text.charCodeAt(probe)] !== 1) {
@@ -208,9 +228,9 @@ function base64Runs(text: string, onRun: (start: number, end: number) => void): 
     }
     let end = stop;
     while (end < n && end - stop < 2 && text.charCodeAt(end) === 61) end++;
-    onRun(start, end);
-    i = end;
+    return [start, end];
   }
+  return null;
 }
 
 function decodeBase64Text(b64: string): string | null {

@@ -6,7 +6,6 @@
 // that labels prose as application/json must not get it past the detectors unread.
 import type { TextStream } from './text-stream.ts';
 
-const STRING_SPECIAL = /["\\]/g;
 const PART_LIMIT = 32 * 1024;
 const TEXT_PIECE = 64 * 1024;
 const CONTROL = /[\u0000-\u001f]/;
@@ -20,6 +19,11 @@ const STRUCTURAL = (() => {
 
 function identity(t: string): string {
   return t;
+}
+
+/** For content that is not valid JSON string content: keep it as it came, only quotes and backslashes escaped. */
+function escapeQuotes(t: string): string {
+  return t.replace(/["\\]/g, (c) => `\\${c}`);
 }
 
 function encodeJsonInner(text: string): string {
@@ -49,6 +53,8 @@ export class JsonStringRewriter {
   private opaqueBuf = '';
   /** The current value turned out not to be JSON: the rest of it is plain text. */
   private notJson = false;
+  /** Index of the next backslash in the chunk being written, at or after where it was last looked for; -1: none. */
+  private backslash = -2;
 
   constructor(out: TextStream) {
     this.out = out;
@@ -56,6 +62,7 @@ export class JsonStringRewriter {
 
   write(s: string): void {
     if (this.notJson) return this.plain(s, 0);
+    this.backslash = -2;
     let i = 0;
     while (i < s.length) i = this.inString ? this.scanString(s, i) : this.scanStructure(s, i);
     if (this.inString && !this.isKey && this.raw.length > PART_LIMIT) this.emitPart(false);
@@ -144,25 +151,30 @@ export class JsonStringRewriter {
       this.raw += s[i]!;
       i++;
     }
-    STRING_SPECIAL.lastIndex = i;
+    // indexOf for the quote and for the next backslash (kept per chunk, so a chunk without one is searched
+    // once, not once per string): a regex exec per string value allocated a match each time.
+    let p = i;
+    let q = s.indexOf('"', p);
     for (;;) {
-      const m = STRING_SPECIAL.exec(s);
-      if (m === null) {
-        this.raw += s.slice(i);
-        return s.length;
-      }
-      if (m[0] === '\\') {
-        if (m.index + 1 >= s.length) {
+      if (this.backslash !== -1 && this.backslash < p) this.backslash = s.indexOf('\\', p);
+      const b = this.backslash;
+      if (b !== -1 && (q === -1 || b < q)) {
+        if (b + 1 >= s.length) {
           this.raw += s.slice(i);
           this.escapePending = true;
           return s.length;
         }
-        STRING_SPECIAL.lastIndex = m.index + 2;
+        p = b + 2;
+        if (q !== -1 && q < p) q = s.indexOf('"', p);
         continue;
       }
-      this.raw += s.slice(i, m.index);
+      if (q === -1) {
+        this.raw += s.slice(i);
+        return s.length;
+      }
+      this.raw += s.slice(i, q);
       this.closeString();
-      return m.index + 1;
+      return q + 1;
     }
   }
 
@@ -179,16 +191,23 @@ export class JsonStringRewriter {
 
   /** Hand on string content as a text item; a partial part is cut before any incomplete escape. */
   private emitPart(whole: boolean): void {
-    let cut = this.raw.length;
-    if (!whole) {
-      // Back off until the part ends on an escape boundary (\uXXXX, \\ and \" never split).
-      cut = Math.max(0, cut - 12);
-      while (cut > 0 && decodeJsonInner(this.raw.slice(Math.max(0, cut - 12), cut)) === null) cut--;
+    const part = whole ? this.raw : this.raw.slice(0, escapeBoundary(this.raw));
+    this.raw = whole ? '' : this.raw.slice(part.length);
+    if (part.indexOf('\\') === -1) {
+      // No escape: the text is the raw content itself. Whether it holds a control character (not JSON, so
+      // JSON.parse would fail) only picks the encoder, so it is asked only if the text is rewritten.
+      this.out.text(part, part, (t) => (CONTROL.test(part) ? escapeQuotes(t) : encodeJsonInner(t)));
+      return;
     }
-    const part = this.raw.slice(0, cut);
-    this.raw = this.raw.slice(cut);
     const decoded = decodeJsonInner(part);
-    if (decoded === null) this.out.text(part, part, (t) => t.replace(/["\\]/g, (c) => `\\${c}`));
+    if (decoded === null) this.out.text(part, part, escapeQuotes);
     else this.out.text(decoded, part, encodeJsonInner);
   }
+}
+
+/** Where a partial part of `raw` may end: backed off until it ends on an escape boundary (\uXXXX, \\ and \" never split). */
+function escapeBoundary(raw: string): number {
+  let cut = Math.max(0, raw.length - 12);
+  while (cut > 0 && decodeJsonInner(raw.slice(Math.max(0, cut - 12), cut)) === null) cut--;
+  return cut;
 }

@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { buildKeywordMatcher, type KeywordMatcher } from '../rules/keywords.ts';
 import type { Severity } from '../types.ts';
+import { nonAsciiRegions } from './unicode.ts';
 
 const ruleSchema = z
   .object({
@@ -172,21 +173,19 @@ function buildNonAsciiGate(keys: readonly string[], byKeyword: ReadonlyMap<strin
   return Object.freeze({ anchors, byAnchor });
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
-
 /** Every keyword occurrence in `text`: rule indexes, start and end (overlapping occurrences included). */
-export function forEachKeyword(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, ascii = false): void {
+export function forEachKeyword(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, ascii = false, nonAscii: readonly number[] | null = null): void {
   const g = rules.keywordGate;
   const lengths = g.ascii.keywords;
   g.ascii.scan(text, (id, start) => {
     const ids = g.rulesOf[id];
     if (ids) onHit(ids, start, start + lengths[id]!.length);
   });
-  forNonAscii(rules, text, onHit, ascii);
+  forNonAscii(rules, text, onHit, ascii, nonAscii);
 }
 
 /** Every keyword occurrence (as forEachKeyword) and, in the same pass, every ROT13-encoded keyword (start, end). */
-export function forEachKeywordAndRot13(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, onRot13: (start: number, end: number) => void, ascii = false): void {
+export function forEachKeywordAndRot13(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, onRot13: (start: number, end: number) => void, ascii = false, nonAscii: readonly number[] | null = null): void {
   const g = rules.keywordGate;
   g.ascii.scan(text, (id, start) => {
     const ids = g.rulesOf[id];
@@ -194,22 +193,36 @@ export function forEachKeywordAndRot13(rules: RuleSet, text: string, onHit: (rul
     if (ids) onHit(ids, start, end);
     else onRot13(start, end);
   });
-  forNonAscii(rules, text, onHit, ascii);
+  forNonAscii(rules, text, onHit, ascii, nonAscii);
 }
 
-function forNonAscii(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, ascii: boolean): void {
+/**
+ * Non-ASCII keywords in `text`. `regions` (from the detection view, when it has them) hold every non-ASCII
+ * character of the text; only the characters inside them are looked at.
+ */
+function forNonAscii(rules: RuleSet, text: string, onHit: (ruleIds: readonly number[], start: number, end: number) => void, ascii: boolean, regions: readonly number[] | null): void {
   const g = rules.keywordGate.nonAscii;
-  if (g === null || ascii || !NON_ASCII.test(text)) return;
+  if (g === null || ascii) return;
+  let found = regions;
+  if (found === null) {
+    const own: number[] = [];
+    nonAsciiRegions(text, own, null);
+    found = own;
+  }
   const { anchors } = g;
-  for (let i = 0; i < text.length; i++) {
-    if (anchors[text.charCodeAt(i)] !== 1) continue;
-    const candidates = g.byAnchor.get(text[i]!) ?? [...new Set([...g.byAnchor.values()].flat())];
-    for (const k of candidates) {
-      const start = i - k.offset;
-      if (start < 0) continue;
-      k.sticky.lastIndex = start;
-      if (k.sticky.test(text)) onHit(k.rules, start, start + k.length);
-    }
+  for (let r = 0; r < found.length; r += 2) {
+    const end = found[r + 1]!;
+    for (let i = found[r]!; i < end; i++) if (anchors[text.charCodeAt(i)] === 1) matchAnchor(g, text, i, onHit);
+  }
+}
+
+function matchAnchor(g: NonAsciiGate, text: string, i: number, onHit: (ruleIds: readonly number[], start: number, end: number) => void): void {
+  const candidates = g.byAnchor.get(text[i]!) ?? [...new Set([...g.byAnchor.values()].flat())];
+  for (const k of candidates) {
+    const start = i - k.offset;
+    if (start < 0) continue;
+    k.sticky.lastIndex = start;
+    if (k.sticky.test(text)) onHit(k.rules, start, start + k.length);
   }
 }
 

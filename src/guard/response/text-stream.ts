@@ -45,6 +45,8 @@ export class TextStream {
   /** Markup-heavy input forces a scan when this much opaque output waits (raised after each scan). */
   private pressureAt = MAX_OPAQUE_PENDING;
   private sepLast = false;
+  /** The hidden text items of `items`, in order: kept as they come, not filtered out of every item per window. */
+  private hiddenTexts: TextItem[] = [];
   private readonly opts: TextStreamOptions;
 
   constructor(opts: TextStreamOptions) {
@@ -60,7 +62,9 @@ export class TextStream {
     const start = this.base + this.buf.length;
     this.buf += text;
     this.sepLast = false;
-    this.items.push({ type: 'text', start, end: start + text.length, raw, hidden, encode });
+    const item: TextItem = { type: 'text', start, end: start + text.length, raw, hidden, encode };
+    this.items.push(item);
+    if (hidden) this.hiddenTexts.push(item);
     if (this.buf.length >= this.opts.window + this.opts.overlap) this.process(false);
   }
 
@@ -88,7 +92,7 @@ export class TextStream {
 
   private process(final: boolean, pressure = false): void {
     if (!final && !pressure && this.buf.length < this.opts.overlap) return;
-    const hiddenItems = this.items.filter((i): i is TextItem => i.type === 'text' && i.hidden);
+    const hiddenItems = this.hiddenTexts;
     const base = this.base;
     const hidden = (s: number, e: number): boolean => hiddenItems.some((i) => i.start - base < e && s < i.end - base);
     const result = this.buf.length > 0 ? this.opts.clean(this.buf, base, hidden) : { edits: [], findings: [], clusters: [] };
@@ -139,6 +143,7 @@ export class TextStream {
   private emitUntil(limit: number, edits: readonly Edit[], final: boolean): void {
     let out = '';
     let n = 0;
+    let hiddenDone = 0;
     for (; n < this.items.length; n++) {
       const item = this.items[n]!;
       if (item.type === 'opaque') {
@@ -150,6 +155,7 @@ export class TextStream {
       if (item.start >= limit) break;
       if (item.end <= limit) {
         out += this.renderText(item, item.start, item.end, edits, item.raw);
+        if (item.hidden) hiddenDone++;
         continue;
       }
       out += this.renderText(item, item.start, limit, edits, null);
@@ -158,6 +164,7 @@ export class TextStream {
       break;
     }
     this.items = this.items.slice(n);
+    if (hiddenDone > 0) this.hiddenTexts = this.hiddenTexts.slice(hiddenDone);
     if (out.length > 0 || final) this.opts.emit(out, final);
   }
 

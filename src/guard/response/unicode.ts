@@ -24,6 +24,11 @@ export interface DetectionView {
   readonly homoglyphs: boolean;
   /** The view is pure ASCII (detectors can skip their non-ASCII passes). */
   readonly ascii: boolean;
+  /**
+   * Where the view may hold non-ASCII characters, as flat [start, end) pairs (see nonAsciiRegions), or null
+   * when not known: the keyword gate then finds them itself. Saves it a second pass over the window.
+   */
+  readonly nonAscii: readonly number[] | null;
 }
 
 // Characters that render as nothing. TAG and the variation-selector supplement are astral (\uDB40 high surrogate).
@@ -96,13 +101,15 @@ class ViewBuilder {
 
 /** Build the detection view of `text` and the list of invisible characters to strip. */
 export function buildView(text: string): DetectionView {
-  if (!NON_ASCII.test(text)) return { view: text, map: null, strip: [], hidden: [], homoglyphs: false, ascii: true };
-  // One scan for the three kinds of special character: most non-Latin text (Korean, Japanese...) has none.
-  if (!hasSpecialChar(text)) return { view: text, map: null, strip: [], hidden: [], homoglyphs: false, ascii: false };
+  if (!NON_ASCII.test(text)) return { view: text, map: null, strip: [], hidden: [], homoglyphs: false, ascii: true, nonAscii: NONE };
+  // One scan for the three kinds of special character: most non-Latin text (Korean, Japanese...) has none,
+  // and then the regions it found are the view's too.
+  const regions: number[] = [];
+  if (!nonAsciiRegions(text, regions, SPECIAL_UNITS)) return { view: text, map: null, strip: [], hidden: [], homoglyphs: false, ascii: false, nonAscii: regions };
   if (!INVISIBLE.test(text) && !NFKC_WORTHY.test(text)) {
     // Ordinary non-Latin text (Russian, Greek...): same length, so no index map is needed.
     const folded = CONFUSABLE_CHAR.test(text) ? foldMixedScriptWords(text, text, []) : { view: text, changed: false };
-    return { view: folded.view, map: null, strip: [], hidden: [], homoglyphs: folded.changed, ascii: false };
+    return { view: folded.view, map: null, strip: [], hidden: [], homoglyphs: folded.changed, ascii: false, nonAscii: null };
   }
   const b = new ViewBuilder();
   let i = 0;
@@ -132,7 +139,7 @@ export function buildView(text: string): DetectionView {
   }
   b.map.push(text.length);
   const folded = foldMixedScriptWords(b.view, text, b.map);
-  return { view: folded.view, map: Int32Array.from(b.map), strip: b.strip, hidden: b.hidden, homoglyphs: homoglyphs || folded.changed, ascii: false };
+  return { view: folded.view, map: Int32Array.from(b.map), strip: b.strip, hidden: b.hidden, homoglyphs: homoglyphs || folded.changed, ascii: false, nonAscii: null };
 }
 
 /** Consume a run of invisible characters starting at i; decode TAG characters into the view. Returns the next index. */
@@ -209,9 +216,35 @@ const SPECIAL_UNITS = (() => {
   return t;
 })();
 
-function hasSpecialChar(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (SPECIAL_UNITS[text.charCodeAt(i)] === 1) return true;
-  return false;
+const NONE: readonly number[] = Object.freeze([]);
+const NON_ASCII_FROM = /[^\x00-\x7F]/g;
+/** ASCII characters a region runs on past its last non-ASCII one: a regex call per Korean or Russian word cost more. */
+const REGION_GAP = 16;
+
+/**
+ * Append to `out` regions of `text` ([start, end) pairs) that together hold every non-ASCII character, with
+ * short ASCII gaps inside. Native regex search skips the ASCII between regions (a JS loop over a whole window
+ * cost twice as much); only the characters inside a region are looked at one by one. Returns true, leaving
+ * `out` incomplete, as soon as a code unit marked in `stop` is found.
+ */
+export function nonAsciiRegions(text: string, out: number[], stop: Uint8Array | null): boolean {
+  const n = text.length;
+  let from = 0;
+  for (;;) {
+    NON_ASCII_FROM.lastIndex = from;
+    if (!NON_ASCII_FROM.test(text)) return false;
+    const start = NON_ASCII_FROM.lastIndex - 1;
+    let last = start;
+    let i = start;
+    for (; i < n && i - last <= REGION_GAP; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 0x80) continue;
+      if (stop !== null && stop[c] === 1) return true;
+      last = i;
+    }
+    out.push(start, last + 1);
+    from = i;
+  }
 }
 
 /** Fold Cyrillic/Greek look-alikes only in words that also contain Latin letters ("іgnоre"). Same length. */
