@@ -1,6 +1,6 @@
 // Listeners from `listen:`: TCP (loopback unless agents authenticate) and unix sockets (mode 0660; a stale socket
 // left by a crashed run is replaced, one owned by a live process is an error). Every listener is an
-// Server that takes absolute-form requests, CONNECT and upgrades.
+// http.Server that takes absolute-form requests, CONNECT and upgrades.
 import fs from 'node:fs';
 import net from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';

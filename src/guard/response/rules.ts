@@ -67,6 +67,8 @@ export interface NonAsciiGate {
   /** 1 for every code unit the anchors match (either case), as a table: a loop over it beats an irregexp class. */
   readonly anchors: Uint8Array;
   readonly byAnchor: ReadonlyMap<string, ReadonlyArray<AnchoredKeyword>>;
+  /** Every anchored keyword: for a code unit the 'i' class folds onto an anchor that byAnchor has no key for. */
+  readonly all: ReadonlyArray<AnchoredKeyword>;
 }
 
 interface AnchoredKeyword {
@@ -170,7 +172,7 @@ function buildNonAsciiGate(keys: readonly string[], byKeyword: ReadonlyMap<strin
   const anchorClass = new RegExp(`[${chars}]`, 'i');
   const anchors = new Uint8Array(65536);
   for (let c = 0x80; c < 0x10000; c++) if (anchorClass.test(String.fromCharCode(c))) anchors[c] = 1;
-  return Object.freeze({ anchors, byAnchor });
+  return Object.freeze({ anchors, byAnchor, all: [...new Set([...byAnchor.values()].flat())] });
 }
 
 /** Every keyword occurrence in `text`: rule indexes, start and end (overlapping occurrences included). */
@@ -217,7 +219,7 @@ function forNonAscii(rules: RuleSet, text: string, onHit: (ruleIds: readonly num
 }
 
 function matchAnchor(g: NonAsciiGate, text: string, i: number, onHit: (ruleIds: readonly number[], start: number, end: number) => void): void {
-  const candidates = g.byAnchor.get(text[i]!) ?? [...new Set([...g.byAnchor.values()].flat())];
+  const candidates = g.byAnchor.get(text[i]!) ?? g.all;
   for (const k of candidates) {
     const start = i - k.offset;
     if (start < 0) continue;

@@ -185,7 +185,6 @@ function candidates(text: string, from: number, count: number, sc: Scratch, set:
   return k;
 }
 
-/** Keywords are lower-cased; only printable ASCII is allowed. */
 /** What a matcher's hot functions read, passed in: with two or more matchers in a process (the request and
  * response guards), V8 cannot embed one closure's tables as constants, and loads through a closure cost more. */
 interface Tables {
