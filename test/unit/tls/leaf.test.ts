@@ -169,6 +169,33 @@ describe('leaf certificate contents', () => {
     }
   });
 
+  it.each([
+    ['RSA 2048', ['-newkey', 'rsa:2048'], 'sha256WithRSAEncryption'],
+    ['P-384', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp384r1'], 'ecdsa-with-SHA384'],
+    ['P-256', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'], 'ecdsa-with-SHA256'],
+  ])('an operator CA with a %s key signs leaves that openssl and node:tls accept', async (_label, keyArgs, algorithm) => {
+    const dir = await dirs.make();
+    const cert = path.join(dir, 'op.pem');
+    const key = path.join(dir, 'op-key.pem');
+    openssl(['req', '-x509', ...keyArgs, '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', '/C=KR/O=Operator/CN=Operator CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    const opCa = await loadOrCreateCa({ stateDir: dir, certPath: cert, keyPath: key, create: false });
+    const leaf = await (await createLeafMinter(opCa)).mintLeafCertificate('api.example.test');
+    const leafPath = path.join(dir, 'leaf.pem');
+    await fs.writeFile(leafPath, leaf.certPem);
+    expect(openssl(['verify', '-x509_strict', '-purpose', 'sslserver', '-verify_hostname', 'api.example.test', '-CAfile', cert, leafPath])).toContain(': OK');
+    const text = openssl(['x509', '-in', leafPath, '-noout', '-text']);
+    expect(text).toContain(`Signature Algorithm: ${algorithm}`);
+    expect(text).toMatch(/Issuer: C ?= ?KR, O ?= ?Operator, CN ?= ?Operator CA/);
+    // And a real handshake against that chain (the cache adds the CA to the chain).
+    const { port } = await serve(sniServer(createLeafCache(opCa, { max: 2 })));
+    const seen = await connect(port, { servername: 'api.example.test', ca: opCa.certPem });
+    expect(seen.authorized).toBe(true);
+    // The near miss: a client trusting only another operator CA refuses the chain.
+    const other = opensslCa(await dirs.make(), 30, 'other');
+    await expect(connect(port, { servername: 'api.example.test', ca: await fs.readFile(other.cert, 'utf8') })).rejects.toThrow(/self-signed certificate in certificate chain/);
+  });
+
   it('handles a host name longer than a CommonName may be', async () => {
     const host = `${'a'.repeat(60)}.${'b'.repeat(60)}.test`;
     const cert = new crypto.X509Certificate((await (await createLeafMinter(ca)).mintLeafCertificate(host)).certPem);
