@@ -153,7 +153,7 @@ async function sse(job: Extract<ClientJob, { figure: 'sse' }>) {
   }
   await d.destroy();
   const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 0.5);
-  return { firstEventMs: med(first), thirdEventMs: med(third) };
+  return { firstEventMs: med(first), thirdEventMs: med(third), firstEventSamples: first };
 }
 
 async function tcp(job: Extract<ClientJob, { figure: 'tcp' }>) {

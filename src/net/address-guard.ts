@@ -22,7 +22,10 @@ export interface SelfAddress {
 }
 
 export interface AddressGuardOptions {
-  /** Sluice's own listening sockets, asked on every check (ports resolved from 0 appear after listen). */
+  /**
+   * Sluice's own listening sockets, asked on every check (ports resolved from 0 appear after listen). Return a
+   * new array when the set changes: verdicts are memoised per array (and per length, for a list grown in place).
+   */
   readonly selfAddresses: () => readonly SelfAddress[];
 }
 
@@ -158,22 +161,48 @@ export function createAddressGuard(options: AddressGuardOptions): AddressGuard {
     }
     return cidrs;
   };
-  return {
-    check(rawAddress, allowPrivate, port) {
-      const address = parseStrictIp(rawAddress);
-      if (address === null) return verdict(rawAddress, false, 'invalid', `${JSON.stringify(rawAddress)} is not an IP address`);
-      const text = canonicalText(address);
-      if (isSelf(address, port, options.selfAddresses())) {
-        const where = port === undefined ? text : `${text} port ${port}`;
-        return verdict(text, false, 'self', `${where} is one of Sluice's own listening addresses`);
-      }
-      const classified = classifyAddress(address);
-      if (classified.class === 'public') return verdict(text, true, 'public', classified.reason);
-      const exemption = findExemption(address, classified.class, cidrsOf(allowPrivate));
-      if (exemption !== undefined) {
-        return verdict(text, true, classified.class, `${classified.reason}, exempted by allowPrivate ${exemption.text}`);
-      }
-      return verdict(text, false, classified.class, `${classified.reason}; no allowPrivate entry exempts it`);
-    },
+  const checkUncached = (rawAddress: string, allowPrivate: readonly string[], port: number | undefined, self: readonly SelfAddress[]): AddressVerdict => {
+    const address = parseStrictIp(rawAddress);
+    if (address === null) return verdict(rawAddress, false, 'invalid', `${JSON.stringify(rawAddress)} is not an IP address`);
+    const text = canonicalText(address);
+    if (isSelf(address, port, self)) {
+      const where = port === undefined ? text : `${text} port ${port}`;
+      return verdict(text, false, 'self', `${where} is one of Sluice's own listening addresses`);
+    }
+    const classified = classifyAddress(address);
+    if (classified.class === 'public') return verdict(text, true, 'public', classified.reason);
+    const exemption = findExemption(address, classified.class, cidrsOf(allowPrivate));
+    if (exemption !== undefined) {
+      return verdict(text, true, classified.class, `${classified.reason}, exempted by allowPrivate ${exemption.text}`);
+    }
+    return verdict(text, false, classified.class, `${classified.reason}; no allowPrivate entry exempts it`);
   };
+  // Every request inside a tunnel dials the same address again, and a verdict depends only on (address, port,
+  // exemption list, listening addresses): keep the last verdicts per frozen list, dropped whenever the listening
+  // set changes. Bounded, because the addresses come from DNS answers.
+  let memoSelf: readonly SelfAddress[] | null = null;
+  let memoSelfLength = 0;
+  let memo = new WeakMap<readonly string[], Map<string, AddressVerdict>>();
+  const decide = (rawAddress: string, allowPrivate: readonly string[], port: number | undefined): AddressVerdict => {
+    const self = options.selfAddresses();
+    if (!Object.isFrozen(allowPrivate)) return checkUncached(rawAddress, allowPrivate, port, self);
+    if (self !== memoSelf || self.length !== memoSelfLength) {
+      memoSelf = self;
+      memoSelfLength = self.length;
+      memo = new WeakMap();
+    }
+    let verdicts = memo.get(allowPrivate);
+    if (verdicts === undefined) memo.set(allowPrivate, (verdicts = new Map()));
+    const key = port === undefined ? rawAddress : `${rawAddress} ${port}`;
+    let v = verdicts.get(key);
+    if (v === undefined) {
+      if (verdicts.size >= MEMO_LIMIT) verdicts.clear();
+      v = checkUncached(rawAddress, allowPrivate, port, self);
+      verdicts.set(key, v);
+    }
+    return v;
+  };
+  return { check: decide };
 }
+
+const MEMO_LIMIT = 256;

@@ -134,7 +134,7 @@ function helloRefusal(first: { hello: HelloResult }, authority: Authority): { de
 
 function connectTo(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: address, port });
+    const socket = net.connect({ host: address, port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new UpstreamTimeoutError('The upstream server did not accept the connection in time.'));

@@ -173,6 +173,32 @@ describe('address guard: Sluice itself', () => {
     expect(live.check('8.8.8.8', [], 8080)).toMatchObject({ allowed: false, class: 'self' });
     expect(live.check('8.8.8.8', [], 443).allowed).toBe(true);
   });
+  it('remembers verdicts per exemption list but forgets them when the listeners change', () => {
+    const exempt = Object.freeze(['127.0.0.0/8']);
+    let listeners: readonly SelfAddress[] = Object.freeze([{ address: '127.0.0.1', port: 3128 }]);
+    const live = createAddressGuard({ selfAddresses: () => listeners });
+    expect(live.check('127.0.0.5', exempt, 9000)).toMatchObject({ allowed: true, class: 'loopback' });
+    expect(live.check('127.0.0.5', exempt, 9000)).toMatchObject({ allowed: true, class: 'loopback' });
+    // Sluice starts listening on the upstream's address (the admin server bound after the proxy listeners).
+    listeners = Object.freeze([...listeners, { address: '127.0.0.5', port: 9000 }]);
+    expect(live.check('127.0.0.5', exempt, 9000)).toMatchObject({ allowed: false, class: 'self' });
+    expect(live.check('127.0.0.5', exempt, 9001)).toMatchObject({ allowed: true });
+    // Another policy entry's list (another array) is judged on its own: no exemption, no access.
+    expect(live.check('127.0.0.6', Object.freeze([]), 9000)).toMatchObject({ allowed: false, class: 'loopback' });
+    expect(live.check('127.0.0.6', exempt, 9000)).toMatchObject({ allowed: true });
+  });
+  it('never remembers a verdict for an exemption list that can still change', () => {
+    const exempt = ['10.0.0.0/8'];
+    expect(guard.check('10.1.2.3', exempt, 443).allowed).toBe(true);
+    exempt.pop();
+    expect(guard.check('10.1.2.3', exempt, 443)).toMatchObject({ allowed: false, class: 'private' });
+  });
+  it('keeps its memory bounded and still right after many distinct addresses', () => {
+    const exempt = Object.freeze(['10.0.0.0/8']);
+    for (let i = 0; i < 2000; i++) expect(guard.check(`10.0.${i >> 8}.${i & 255}`, exempt, 443).allowed).toBe(true);
+    expect(guard.check('11.0.0.1', exempt, 443)).toMatchObject({ allowed: true, class: 'public' });
+    expect(guard.check('192.168.0.1', exempt, 443).allowed).toBe(false);
+  });
   it('treats a listener without a port as every port on that address', () => {
     const g = guardWith([{ address: '192.0.2.10' }]);
     expect(g.check('192.0.2.10', ['192.0.2.0/24'], 1)).toMatchObject({ class: 'self', allowed: false });
