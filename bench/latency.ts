@@ -1,12 +1,15 @@
 // Focused latency bench: time to first SSE event and the cold request (new CONNECT, first leaf certificate),
-// with many more samples than the suite's rounds, so a few milliseconds are told apart from noise:
+// with many more samples than the suite's rounds, so a few milliseconds are told apart from noise. The cold
+// request is timed with two clients: the suite's undici ProxyAgent (whose own CONNECT handling costs a few ms
+// more than its direct Agent) and curl, which an agent's shell runs: `%{time_total}` of one fresh process.
 // `node bench/latency.ts [--rounds N] [--sse N] [--cold N]`. Direct and the three Sluice targets are interleaved
 // round by round; medians and each target's difference from direct are printed and written to
 // bench/results/latency.md.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { coldName, hostsFile, makeCerts } from './lib/certs.ts';
+import { coldName, hostsFile, makeCerts, UPSTREAM_ADDR } from './lib/certs.ts';
 import { commonFor, runClient, type MeasureContext, type Settings } from './lib/measure.ts';
 import { createProcSet, killSync } from './lib/procs.ts';
 import { startSluiceTarget } from './lib/sluice-targets.ts';
@@ -35,7 +38,7 @@ async function main(): Promise<void> {
   try {
     const certs = makeCerts(path.join(dir, 'certs'));
     const tags: string[] = [];
-    for (let r = 0; r < rounds; r++) for (let i = 0; i < coldSamples; i++) tags.push(`l${r}-${i}`);
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < coldSamples; i++) tags.push(`l${r}-${i}`, `c${r}-${i}`);
     const hosts = path.join(dir, 'hosts');
     hostsFile(hosts, tags);
     const upstream = await startUpstream(path.join(dir, 'upstream'), certs, procs, process.execPath);
@@ -46,6 +49,13 @@ async function main(): Promise<void> {
     for (const v of ['tunnel', 'inspect', 'full'] as const) targets.push(await startSluiceTarget(v, opts, procs));
     const sse = new Map<string, number[]>(targets.map((t) => [t.id, []]));
     const cold = new Map<string, number[]>(targets.map((t) => [t.id, []]));
+    const curlCold = new Map<string, number[]>(targets.map((t) => [t.id, []]));
+    const curl = (t: Target, name: string): number => {
+      const route = t.proxy === null ? ['--resolve', `${name}:${upstream.staticPort}:${UPSTREAM_ADDR}`] : ['-x', t.proxy];
+      const headers = Object.entries(t.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+      const args = ['-sS', '--fail', '-o', '/dev/null', '-w', '%{time_total}', '--cacert', certs.caCert, ...route, ...headers, `https://${name}:${upstream.staticPort}/small`];
+      return Number(execFileSync('curl', args, { encoding: 'utf8', timeout: 30_000 })) * 1000;
+    };
     for (const t of targets) await runClient(ctx, { figure: 'cold', names: ['bench.test'], common: commonFor(t, ctx) }, 60_000);
     for (let r = 0; r < rounds; r++) {
       const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
@@ -56,22 +66,25 @@ async function main(): Promise<void> {
         const names = Array.from({ length: coldSamples }, (_, i) => coldName(`l${r}-${i}`));
         const c = await runClient(ctx, { figure: 'cold', names, common }, 120_000);
         cold.get(t.id)!.push(...(c['samples'] as number[]));
-        process.stderr.write(`round ${r + 1}/${rounds} ${t.label}: sse ${median(s['firstEventSamples'] as number[]).toFixed(1)} ms, cold ${(c['median'] as number).toFixed(1)} ms\n`);
+        const viaCurl = names.map((_, i) => curl(t, coldName(`c${r}-${i}`)));
+        curlCold.get(t.id)!.push(...viaCurl);
+        process.stderr.write(`round ${r + 1}/${rounds} ${t.label}: sse ${median(s['firstEventSamples'] as number[]).toFixed(1)} ms, cold ${(c['median'] as number).toFixed(1)} ms, curl cold ${median(viaCurl).toFixed(1)} ms\n`);
       }
     }
-    const d = { sse: median(sse.get('direct')!), cold: median(cold.get('direct')!) };
+    const d = { sse: median(sse.get('direct')!), cold: median(cold.get('direct')!), curl: median(curlCold.get('direct')!) };
     const lines = [
       `# Latency: first SSE event and cold request`,
       '',
-      `Run ${new Date().toISOString()} with \`node bench/latency.ts --rounds ${rounds} --sse ${sseSamples} --cold ${coldSamples}\`: ${rounds} interleaved rounds; medians over every sample (${rounds * sseSamples} SSE streams and ${rounds * coldSamples} cold requests per target). Load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}.`,
+      `Run ${new Date().toISOString()} with \`node bench/latency.ts --rounds ${rounds} --sse ${sseSamples} --cold ${coldSamples}\`: ${rounds} interleaved rounds; medians over every sample (${rounds * sseSamples} SSE streams and ${rounds * coldSamples} cold requests per client and target). Load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}.`,
       '',
-      '| target | first SSE event ms | added over direct | cold request ms | added over direct |',
-      '| --- | ---: | ---: | ---: | ---: |',
+      '| target | first SSE event ms | added over direct | cold request ms (undici) | added over direct | cold request ms (curl) | added over direct |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...targets.map((t) => {
         const s = median(sse.get(t.id)!);
         const c = median(cold.get(t.id)!);
+        const k = median(curlCold.get(t.id)!);
         const add = (x: number, y: number) => (t.id === 'direct' ? '' : `${x - y >= 0 ? '+' : ''}${(x - y).toFixed(1)}`);
-        return `| ${t.label} | ${s.toFixed(1)} | ${add(s, d.sse)} | ${c.toFixed(1)} | ${add(c, d.cold)} |`;
+        return `| ${t.label} | ${s.toFixed(1)} | ${add(s, d.sse)} | ${c.toFixed(1)} | ${add(c, d.cold)} | ${k.toFixed(1)} | ${add(k, d.curl)} |`;
       }),
       '',
     ];
