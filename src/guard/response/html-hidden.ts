@@ -2,6 +2,8 @@
 // attribute, aria-hidden, inline CSS that hides (display, visibility, opacity, zero font size, off-screen
 // positioning, clipping, zero size with overflow hidden, text coloured like its background), and elements
 // whose content is never rendered (<template>, <noscript> when scripts run).
+import type { Attributes } from './html-tree.ts';
+
 const NEVER_RENDERED = new Set(['template', 'noscript']);
 
 function parseStyle(style: string): Map<string, string> {
@@ -72,12 +74,12 @@ function styleReason(s: Map<string, string>): string | null {
 }
 
 /** Why this element is hidden, or null when a reader can see it. */
-export function findHidingReason(name: string, attribs: Readonly<Record<string, string>>): string | null {
+export function findHidingReason(name: string, attribs: Attributes): string | null {
   if (NEVER_RENDERED.has(name)) return name;
-  if (attribs['hidden'] !== undefined) return 'hidden-attribute';
-  if ((attribs['aria-hidden'] ?? '').toLowerCase() === 'true') return 'aria-hidden';
-  if (name === 'input' && (attribs['type'] ?? '').toLowerCase() === 'hidden') return 'hidden-input';
-  const style = attribs['style'];
+  if (attribs.get('hidden') !== undefined) return 'hidden-attribute';
+  if ((attribs.get('aria-hidden') ?? '').toLowerCase() === 'true') return 'aria-hidden';
+  if (name === 'input' && (attribs.get('type') ?? '').toLowerCase() === 'hidden') return 'hidden-input';
+  const style = attribs.get('style');
   if (style === undefined || style.length === 0) return null;
   return styleReason(parseStyle(style));
 }

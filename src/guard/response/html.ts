@@ -1,13 +1,14 @@
-// Streaming HTML cleaner on htmlparser2's tokenizer (no regexes over markup). Markup is re-emitted from the
-// original source slices, so the page stays as it was; text nodes become text items; what a human cannot
-// see (comments, hidden elements, <template>, <noscript>) is scanned as hidden text and removed.
+// Streaming HTML cleaner on htmlparser2's tokenizer and the Parser's element stack (html-tree.ts), no regexes
+// over markup. Markup is re-emitted from the original source slices, so the page stays as it was; text nodes
+// become text items; what a human cannot see (comments, hidden elements, <template>, <noscript>) is scanned
+// as hidden text and removed.
 // Hiding techniques: Greshake et al. arXiv:2302.12173 (indirect injection in web pages), BIPIA.
-import { Parser } from 'htmlparser2';
 import type { DisabledRules } from '../rules/catalog.ts';
 import type { Finding } from '../types.ts';
 import type { RuleSet } from './rules.ts';
 import { detectInjections, scoreHits, type DetectOptions } from './detect.ts';
 import { findHidingReason } from './html-hidden.ts';
+import { HtmlTree, type Attributes, type TreeHandler } from './html-tree.ts';
 import type { TextStream } from './text-stream.ts';
 import { buildView } from './unicode.ts';
 
@@ -32,10 +33,10 @@ function escapeAttr(t: string): string {
   return t.replace(/[&"]/g, (c) => (c === '&' ? '&amp;' : '&quot;'));
 }
 
-export class HtmlCleaner {
+export class HtmlCleaner implements TreeHandler {
   private readonly out: TextStream;
   private readonly opts: HtmlOptions;
-  private readonly parser: Parser;
+  private readonly tree: HtmlTree;
   private src = '';
   private srcBase = 0;
   private consumed = 0;
@@ -49,31 +50,18 @@ export class HtmlCleaner {
     this.out = out;
     this.opts = opts;
     this.attrDetect = { rules: opts.rules, disabled: opts.disabled, hidden: () => true };
-    this.parser = new Parser(
-      {
-        onopentag: (name, attribs) => this.onOpen(name, attribs),
-        onclosetag: (name, implied) => this.onClose(name, implied),
-        ontext: (text) => this.onText(text),
-        oncomment: (data) => {
-          this.comment += data;
-        },
-        oncommentend: () => this.onCommentEnd(),
-        onprocessinginstruction: () => this.passMarkup(false),
-        oncdatastart: () => this.passMarkup(false),
-      },
-      { decodeEntities: true, recognizeSelfClosing: false },
-    );
+    this.tree = new HtmlTree(this);
   }
 
   write(s: string): void {
     // Drop the consumed source once per chunk, not once per token (take() only slices).
     this.src = this.src.slice(this.consumed - this.srcBase) + s;
     this.srcBase = this.consumed;
-    this.parser.write(s);
+    this.tree.write(s);
   }
 
   end(): void {
-    this.parser.end();
+    this.tree.end();
     const rest = this.take(this.srcBase + this.src.length);
     if (rest.length > 0) this.out.opaque(this.hiddenDepth >= 0 && this.opts.apply ? '' : rest);
   }
@@ -90,14 +78,18 @@ export class HtmlCleaner {
     return this.hiddenDepth >= 0;
   }
 
-  private passMarkup(separate: boolean): void {
-    const raw = this.take(this.parser.endIndex + 1);
-    this.out.opaque(this.hidden && this.opts.apply ? '' : raw, separate);
+  onMarkup(): void {
+    const raw = this.take(this.tree.endIndex + 1);
+    this.out.opaque(this.hidden && this.opts.apply ? '' : raw, false);
   }
 
-  private onOpen(name: string, attribs: Record<string, string>): void {
-    const raw = this.take(this.parser.endIndex + 1);
-    const start = this.parser.startIndex;
+  onComment(data: string): void {
+    this.comment += data;
+  }
+
+  onOpenTag(name: string, attribs: Attributes): void {
+    const raw = this.take(this.tree.endIndex + 1);
+    const start = this.tree.startIndex;
     const separate = !INLINE.has(name);
     if (!VOID.has(name)) this.stack.push(name);
     if (this.hidden) {
@@ -107,7 +99,7 @@ export class HtmlCleaner {
     const found = findHidingReason(name, attribs);
     const reason = found !== null && this.opts.disabled.has(`response/html-hidden/${found}`) ? null : found;
     if (reason !== null) {
-      this.opts.record({ rule: `response/html-hidden/${reason}`, kind: 'hidden_content', severity: 'low', span: [start, this.parser.endIndex + 1], action: this.opts.apply ? 'redact' : 'log' });
+      this.opts.record({ rule: `response/html-hidden/${reason}`, kind: 'hidden_content', severity: 'low', span: [start, this.tree.endIndex + 1], action: this.opts.apply ? 'redact' : 'log' });
       if (!VOID.has(name)) this.hiddenDepth = this.stack.length - 1;
       this.scanAttributes(attribs, start, true);
       this.out.opaque(this.opts.apply ? '' : raw, separate);
@@ -118,18 +110,19 @@ export class HtmlCleaner {
   }
 
   /** Scan alt/title/meta content...; returns the attributes to remove (instruction-bearing), or null for none. */
-  private scanAttributes(attribs: Record<string, string>, start: number, hiddenElement: boolean): Set<string> | null {
+  private scanAttributes(attribs: Attributes, start: number, hiddenElement: boolean): Set<string> | null {
     let drop: Set<string> | null = null;
-    for (const k in attribs) {
+    for (let i = 0; i < attribs.count; i++) {
+      const k = attribs.names[i]!;
       if (!SCANNED_ATTRS.has(k)) continue;
-      const v = attribs[k]!;
+      const v = attribs.values[i]!;
       if (v.length < 8) continue;
       const view = buildView(v);
       const hits = detectInjections(v, this.attrDetect, 0, view);
       for (const h of hits.length > 0 ? scoreHits(hits, this.opts.rules) : []) {
         const high = h.severity === 'high' || h.severity === 'critical';
         const action = high && this.opts.blockOnHigh ? 'block' : high && this.opts.apply ? 'redact' : 'log';
-        const f: Finding = { rule: `response/injection/${h.rule}`, kind: h.kind, severity: h.severity, span: [start, this.parser.endIndex + 1], action };
+        const f: Finding = { rule: `response/injection/${h.rule}`, kind: h.kind, severity: h.severity, span: [start, this.tree.endIndex + 1], action };
         this.opts.record(f);
         if (action === 'block') this.opts.onBlock(f);
         if (h.severity !== 'low' && !hiddenElement) (drop ??= new Set()).add(k);
@@ -140,7 +133,7 @@ export class HtmlCleaner {
     return drop;
   }
 
-  private onClose(name: string, implied: boolean): void {
+  onCloseTag(name: string, implied: boolean): void {
     const wasHidden = this.hidden;
     if (!VOID.has(name)) {
       const idx = this.stack.lastIndexOf(name);
@@ -149,15 +142,15 @@ export class HtmlCleaner {
     }
     if (this.hiddenDepth >= 0 && this.stack.length <= this.hiddenDepth) this.hiddenDepth = -1;
     if (implied) return; // an implied close has no source of its own
-    const raw = this.take(this.parser.endIndex + 1);
+    const raw = this.take(this.tree.endIndex + 1);
     this.out.opaque(wasHidden && this.opts.apply ? '' : raw, !INLINE.has(name));
   }
 
-  private onText(text: string): void {
-    const start = this.parser.startIndex;
+  onText(text: string): void {
+    const start = this.tree.startIndex;
     const before = this.take(start);
     if (before.length > 0) this.out.opaque(this.hidden && this.opts.apply ? '' : before);
-    const raw = this.take(this.parser.endIndex + 1);
+    const raw = this.take(this.tree.endIndex + 1);
     const top = this.stack[this.stack.length - 1];
     if (top !== undefined && RAW_TEXT.has(top)) {
       this.out.opaque(this.hidden && this.opts.apply ? '' : raw);
@@ -171,11 +164,11 @@ export class HtmlCleaner {
     this.out.text(text, raw, escapeText);
   }
 
-  private onCommentEnd(): void {
-    const raw = this.take(this.parser.endIndex + 1);
-    const start = this.parser.startIndex;
+  onCommentEnd(): void {
+    const raw = this.take(this.tree.endIndex + 1);
+    const start = this.tree.startIndex;
     const strip = this.opts.apply && !this.opts.disabled.has('response/html-hidden/comment');
-    if (!this.hidden && !this.opts.disabled.has('response/html-hidden/comment')) this.opts.record({ rule: 'response/html-hidden/comment', kind: 'hidden_content', severity: 'low', span: [start, this.parser.endIndex + 1], action: strip ? 'redact' : 'log' });
+    if (!this.hidden && !this.opts.disabled.has('response/html-hidden/comment')) this.opts.record({ rule: 'response/html-hidden/comment', kind: 'hidden_content', severity: 'low', span: [start, this.tree.endIndex + 1], action: strip ? 'redact' : 'log' });
     this.out.opaque(strip || (this.hidden && this.opts.apply) ? '' : raw, true);
     this.out.text(this.comment, '', () => '', true);
     this.out.opaque('', true);
@@ -183,8 +176,8 @@ export class HtmlCleaner {
   }
 }
 
-function serializeTag(name: string, attribs: Record<string, string>, drop: ReadonlySet<string>): string {
+function serializeTag(name: string, attribs: Attributes, drop: ReadonlySet<string>): string {
   let s = `<${name}`;
-  for (const [k, v] of Object.entries(attribs)) if (!drop.has(k)) s += v === '' ? ` ${k}` : ` ${k}="${escapeAttr(v)}"`;
+  for (const [k, v] of Object.entries(attribs.toObject())) if (!drop.has(k)) s += v === '' ? ` ${k}` : ` ${k}="${escapeAttr(v)}"`;
   return `${s}>`;
 }
