@@ -17,6 +17,8 @@ const HIDING: ReadonlyArray<readonly [string, string, string]> = [
   ['template', `<template>${PAYLOAD}</template>`, `<section>visible note</section>`],
   ['noscript', `<noscript>${PAYLOAD}</noscript>`, `<section>visible note</section>`],
   ['comment', `<!-- ${PAYLOAD} -->`, `<section>visible note</section>`],
+  // A browser keeps the first of two same-named attributes: a second style must not unhide, nor a second hide.
+  ['hiding style before a duplicate', `<div style="display:none" style="display:block">${PAYLOAD}</div>`, `<div style="display:block" style="display:none">visible note</div>`],
 ];
 
 describe('HTML hidden content', () => {
