@@ -1,7 +1,7 @@
 // Case-insensitive search for many ASCII keywords in one pass, so the cost of the secret prefilter does not
 // grow with the number of rules (gitleaks' keyword prefilter, without one strings.Contains per rule).
-// The pass tests each position's next three characters against a hashed bit set of every keyword's first three
-// (16 KiB, so it stays in cache, and no step waits on the one before, as an automaton's state chain does); the few
+// The pass tests each position's next three characters against a hashed byte table of every keyword's first three
+// (32 KiB, so it stays in cache, and no step waits on the one before, as an automaton's state chain does); the few
 // percent of positions that pass are tested on four characters, and only those walk a trie to confirm which
 // keywords start there. The text is read four bytes at a time: one load serves four positions.
 
@@ -77,15 +77,20 @@ function buildTrie(keywords: readonly string[], a: Alphabet): Trie {
  */
 const FOLD = 0x20202020;
 
-/** log2 of each filter's bits (16 KiB): fewer bits let one unlucky collision with a common word pass it everywhere. */
-const FIRST_BITS = 17;
+/**
+ * log2 of each filter's entries: fewer let one unlucky collision with a common word pass it everywhere. The first
+ * filter is a byte per entry (32 KiB), not a bit: a load per position instead of a load, two shifts and a mask.
+ * At 2^14 entries collisions doubled the candidates; 2^16 was no faster than 2^15 (bench/guard-request.ts).
+ */
+const FIRST_BITS = 15;
 const SECOND_BITS = 17;
 
 /** Multiplicative hashes of folded little-endian grams (the top bits are the best mixed); odd int32 multipliers. */
 const M1 = 0x9e3779b1 | 0;
 const M2 = 0xc2b2ae35 | 0;
 const M3 = 0x85ebca6b | 0;
-const hash3 = (w: number, bits: number): number => Math.imul((w | FOLD) & 0xffffff, M1) >>> (32 - bits);
+/** The first filter's hash of three folded characters held in bits 8-31 (a shift or mask puts them there). */
+const firstHash = (w: number): number => Math.imul(w, M1) >>> (32 - FIRST_BITS);
 const hash3b = (w: number, bits: number): number => Math.imul((w | FOLD) & 0xffffff, M2) >>> (32 - bits);
 const hash4 = (w: number, bits: number): number => Math.imul(w | FOLD, M3) >>> (32 - bits);
 
@@ -95,8 +100,8 @@ const add = (set: Int32Array, h: number): void => {
 };
 
 interface Filters {
-  /** First three characters of every keyword; a two-character keyword admits any third. */
-  readonly first: Int32Array;
+  /** First three characters of every keyword, a byte per hash (see firstHash); a two-character keyword admits any third. */
+  readonly first: Uint8Array;
   /** First four characters of every keyword of four or more. */
   readonly long: Int32Array;
   /** Keywords of two or three characters, as in `first`. */
@@ -104,14 +109,14 @@ interface Filters {
 }
 
 function buildFilters(keywords: readonly string[]): Filters {
-  const f: Filters = { first: new Int32Array(1 << (FIRST_BITS - 5)), long: new Int32Array(1 << (SECOND_BITS - 5)), short: new Int32Array(1 << (SECOND_BITS - 5)) };
+  const f: Filters = { first: new Uint8Array(1 << FIRST_BITS), long: new Int32Array(1 << (SECOND_BITS - 5)), short: new Int32Array(1 << (SECOND_BITS - 5)) };
   for (const k of keywords) {
     const pair = k.charCodeAt(0) | (k.charCodeAt(1) << 8);
     if (k.length >= 4) add(f.long, hash4(pair | (k.charCodeAt(2) << 16) | (k.charCodeAt(3) << 24), SECOND_BITS));
     // Past the end of the text reads as byte 0, one of the 256 a two-character keyword admits.
     const thirds = k.length >= 3 ? [k.charCodeAt(2)] : Array.from({ length: 256 }, (_, c) => c);
     for (const c of thirds) {
-      add(f.first, hash3(pair | (c << 16), FIRST_BITS));
+      f.first[firstHash(((pair | (c << 16)) | FOLD) << 8)] = 1;
       if (k.length <= 3) add(f.short, hash3b(pair | (c << 16), SECOND_BITS));
     }
   }
@@ -153,21 +158,21 @@ function newScratch(): Scratch {
  * copies as its low byte: that can only add a candidate (which confirm rejects), never hide an ASCII one.
  * Four positions are hashed per step from two words and stored only when one passes (one in seven or so).
  */
-function candidates(text: string, from: number, count: number, sc: Scratch, set: Int32Array): number {
+function candidates(text: string, from: number, count: number, sc: Scratch, first: Uint8Array): number {
   const { bytes, words, cand } = sc;
   const need = Math.min(text.length - from, count + 3);
   bytes.write(need === text.length ? text : text.slice(from, from + need), 0, 'latin1');
   bytes.fill(0, need, count + TAIL);
   if (!LITTLE_ENDIAN) composeWords(bytes, words, count + TAIL);
   let k = 0;
-  let x = words[0]!;
+  let x = words[0]! | FOLD;
   for (let j = 1, i = 0; i < count; j++, i += 4) {
-    const y = words[j]!;
-    const h0 = hash3(x, FIRST_BITS);
-    const h1 = hash3((x >>> 8) | (y << 24), FIRST_BITS);
-    const h2 = hash3((x >>> 16) | (y << 16), FIRST_BITS);
-    const h3 = hash3((x >>> 24) | (y << 8), FIRST_BITS);
-    const m = has(set, h0) | (has(set, h1) << 1) | (has(set, h2) << 2) | (has(set, h3) << 3);
+    const y = words[j]! | FOLD;
+    const m =
+      first[firstHash(x << 8)]! |
+      (first[firstHash(x & ~0xff)]! << 1) |
+      (first[firstHash(((x >>> 8) & 0xffff00) | (y << 24))]! << 2) |
+      (first[firstHash(((x >>> 16) & 0xff00) | (y << 16))]! << 3);
     if (m !== 0) {
       cand[k] = i;
       k += m & 1;
