@@ -9,6 +9,7 @@ import type { Decision } from '../policy/types.ts';
 import { canonicalHost, type Authority } from './authority.ts';
 import { readClientHello, MAX_HELLO_BYTES, type HelloResult } from './client-hello.ts';
 import type { NetContext } from './net-context.ts';
+import { pooledReader } from './pooled-relay.ts';
 
 export interface TunnelRequest {
   readonly socket: Duplex;
@@ -21,7 +22,8 @@ export interface TunnelRequest {
 
 export async function openBlindTunnel(ctx: NetContext, t: TunnelRequest): Promise<void> {
   const dialled = await ctx.dial(t.authority, t.decision.allowPrivate);
-  const upstream = await connectTo(dialled.address, t.authority.port, ctx.config.limits.upstreamConnectTimeoutMs);
+  const reader = pooledReader();
+  const upstream = await connectTo(dialled.address, t.authority.port, ctx.config.limits.upstreamConnectTimeoutMs, reader.onread);
   if (clientGone(t.socket)) {
     // The client gave up while we dialled (Go cancels surplus dials): release both sockets at once.
     upstream.destroy();
@@ -67,7 +69,7 @@ export async function openBlindTunnel(ctx: NetContext, t: TunnelRequest): Promis
     closeOne();
   };
   pipeline(t.socket, upstream, onDirectionDone);
-  pipeline(upstream, t.socket, onDirectionDone);
+  reader.relayInto(upstream, t.socket, onDirectionDone);
 }
 
 /** Buffer the client's first TLS record (bounded in size and time) so its SNI can be checked before relaying. */
@@ -132,9 +134,9 @@ function helloRefusal(first: { hello: HelloResult }, authority: Authority): { de
   return null;
 }
 
-function connectTo(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
+function connectTo(address: string, port: number, timeoutMs: number, onread: net.OnReadOpts): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: address, port, noDelay: true });
+    const socket = net.connect({ host: address, port, noDelay: true, onread });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new UpstreamTimeoutError('The upstream server did not accept the connection in time.'));

@@ -48,8 +48,13 @@ export function importSigningKey(key: crypto.KeyObject): SigningKey {
  * least 64 random bits so certificate contents cannot be predicted). The top bit is cleared so the DER
  * INTEGER stays positive, and the first byte is non-zero so it is not re-encoded shorter.
  */
-export function randomSerialHex(): string {
+export function randomSerialBytes(): Buffer {
   const bytes = crypto.randomBytes(16);
   bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
-  return bytes.toString('hex');
+  return bytes;
+}
+
+/** randomSerialBytes as hex, for @peculiar/x509's generator (the CA). */
+export function randomSerialHex(): string {
+  return randomSerialBytes().toString('hex');
 }

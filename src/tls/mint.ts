@@ -9,7 +9,7 @@ import net from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn from '@peculiar/asn1-x509';
 import type { CertificateAuthority } from './ca.ts';
-import { generateP256, importSigningKey, privateKeyPem, randomSerialHex, type SigningAlgorithm } from './keys.ts';
+import { generateP256, importSigningKey, privateKeyPem, randomSerialBytes, type SigningAlgorithm } from './keys.ts';
 import { webcrypto, x509 } from './x509.ts';
 
 export interface MintedLeaf {
@@ -92,7 +92,7 @@ export async function createLeafMinter(ca: CertificateAuthority): Promise<LeafMi
       const notAfter = new Date(Math.min(caNotAfter, now + LEAF_VALIDITY_MS));
       const tbsCertificate = new asn.TBSCertificate({
         version: asn.Version.v3,
-        serialNumber: toArrayBuffer(Buffer.from(randomSerialHex(), 'hex')),
+        serialNumber: toArrayBuffer(randomSerialBytes()),
         signature: identifier,
         issuer,
         // Within the CA's own validity: some validators (and our tests) expect the leaf's period nested in it.
