@@ -6,6 +6,7 @@ import { pipeline, Transform, Writable } from 'node:stream';
 import { GuardBlockedError, SluiceError } from '../errors.ts';
 import { resolveFindings } from './apply.ts';
 import { bodyFormat, decoderFor, parseContentType, planEncoding, textCodec, type TextCodec } from './decode.ts';
+import { classify } from './response/content-kind.ts';
 import type { AuditFinding, BodyFilter, Finding, GuardReport, GuardStage, ScanContext } from './types.ts';
 import { blockedError, createBodyScanner, type BodyScanner } from './window.ts';
 
@@ -181,6 +182,7 @@ export function createRequestBodyFilter(o: BodyFilterOptions): BodyFilter {
     maxBuffered: settings.maxBufferedBytes,
     windowSize: o.windowSize ?? DEFAULT_WINDOW_SIZE,
     byteDomain: codec.byteDomain,
+    binary: passthrough || classify(ct.mime).kind === 'binary',
   });
   const state: FilterState = { scanner, codec, extra: [], input: codec.byteDomain ? { chunks: [], start: 0 } : null };
   let stream: Transform;

@@ -18,6 +18,41 @@ export interface BodyScannerOptions {
   readonly windowSize: number;
   /** The body text is latin1 of UTF-8 bytes (escapes expand to bytes in views). */
   readonly byteDomain: boolean;
+  /**
+   * The body is declared binary (a file type, or an encoding passed through undecoded). Otherwise each window is
+   * sniffed, and the first that looks binary makes the rest of the body binary too. See binaryAction.
+   */
+  readonly binary?: boolean;
+}
+
+/** Control bytes that text does not carry (tab, line breaks, form feed and ESC of terminal colours excepted). */
+const CONTROL_BYTES = /[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]/g;
+/** Share of control bytes from which a window is binary: random bytes carry about 11%, text about none. */
+const BINARY_SHARE = 0.005;
+
+/** Characters of each window sniffed: binary formats carry control bytes throughout, so a sample tells. */
+const SNIFF_LENGTH = 8192;
+
+/** Does this window look like a binary file rather than text? */
+export function looksBinary(text: string): boolean {
+  const sample = text.length > SNIFF_LENGTH ? text.slice(0, SNIFF_LENGTH) : text;
+  if (sample.length === 0) return false;
+  const limit = Math.max(1, sample.length * BINARY_SHARE);
+  let seen = 0;
+  CONTROL_BYTES.lastIndex = 0;
+  while (CONTROL_BYTES.exec(sample) !== null) if (++seen >= limit) return true;
+  return false;
+}
+
+/**
+ * A redaction rewrites bytes, which keeps text, JSON and forms valid but corrupts a binary file (an archive's
+ * sizes and checksums, an image). In a binary body a secret to redact is blocked instead (it must not leave),
+ * and PII to redact is only logged: pattern matches in random bytes are common (an "email" such as K@q.Zr turned
+ * up in 8% of random 256 KiB uploads), and losing the user's file is worse than missing PII in it.
+ */
+export function binaryAction(f: Finding): Finding {
+  if (f.action !== 'redact') return f;
+  return { ...f, action: f.rule.startsWith('pii/') ? 'log' : 'block' };
 }
 
 export interface BodyScanner {
@@ -80,6 +115,7 @@ export function createBodyScanner(o: BodyScannerOptions): BodyScanner {
   let carry: Edit | null = null;
   let carrySpans: RawSpan[] = [];
   let unchanged = true;
+  let binary = o.binary === true;
 
   const take = (): string => {
     const joined = chunks.length === 1 ? chunks[0]! : chunks.join('');
@@ -89,7 +125,9 @@ export function createBodyScanner(o: BodyScannerOptions): BodyScanner {
 
   /** Scan raw (starting at base), emit [base, base + emitLength). */
   function step(raw: string, emitLength: number, final: boolean): string {
-    const found = scanWindow(o, raw, base);
+    if (!binary && looksBinary(raw)) binary = true;
+    const scanned = scanWindow(o, raw, base);
+    const found = binary ? scanned.map(binaryAction) : scanned;
     const end = base + emitLength;
     const owned = final ? found : found.filter((f) => f.span[0] < end);
     for (const f of owned) all.push(f);
