@@ -1,6 +1,6 @@
 // The upstream-to-client half of a blind tunnel, read into a few reused buffers instead of a fresh 64 KiB
 // buffer per read. Why: every fresh buffer is external memory to V8, and a bulk download allocates it at the
-// line rate; V8 answers with a full mark of the heap about every 100 ms (28 per 100 MiB, --trace-gc), which
+// line rate; V8 answers with a full mark of the heap about every 100 ms (12-19 per 100 MiB, --trace-gc), which
 // was about half of the tunnel's CPU in a perf profile. Reused buffers allocate nothing per read.
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -15,6 +15,12 @@ const POOL_LIMIT = 4;
  * client would pin a 64 KiB buffer per byte; with it, at most three buffers of 8 KiB or more are in flight.
  */
 const COPY_BELOW = 8 * 1024;
+/**
+ * Bytes kept from an upstream that speaks before the relay starts (while Sluice still waits for the client's
+ * ClientHello, up to 15 s): beyond this, reading pauses until the relay resumes it, so a hostile upstream
+ * cannot fill Sluice's memory in that time.
+ */
+const EARLY_LIMIT = 64 * 1024;
 
 export interface PooledReader {
   /** Pass to net.connect. */
@@ -23,6 +29,8 @@ export interface PooledReader {
   relayInto(from: net.Socket, to: Duplex, done: (err: Error | null) => void): void;
   /** Read buffers made so far: a handful per tunnel, whatever it carries. */
   buffersMade(): number;
+  /** Bytes read before relayInto and kept for it (at most EARLY_LIMIT plus one read). */
+  heldEarly(): number;
 }
 
 const noop = (): void => {};
@@ -31,6 +39,7 @@ export function pooledReader(): PooledReader {
   const free: Buffer[] = [];
   let deliver: ((chunk: Buffer, release: () => void) => boolean) | null = null;
   const early: Buffer[] = [];
+  let earlyBytes = 0;
   let made = 0;
   const take = (): Buffer => {
     const reused = free.pop();
@@ -50,8 +59,9 @@ export function pooledReader(): PooledReader {
       if (deliver === null) {
         // Nothing reads before relayInto in a TLS tunnel (the client speaks first), but never lose bytes.
         early.push(Buffer.from(b.subarray(0, bytes)));
+        earlyBytes += bytes;
         giveBack(b);
-        return true;
+        return earlyBytes < EARLY_LIMIT;
       }
       if (bytes < COPY_BELOW) {
         const copy = Buffer.from(b.subarray(0, bytes));
@@ -65,6 +75,7 @@ export function pooledReader(): PooledReader {
   return {
     onread,
     buffersMade: () => made,
+    heldEarly: () => earlyBytes,
     relayInto(from, to, done) {
       let settled = false;
       const finish = (err: Error | null) => {
@@ -82,6 +93,7 @@ export function pooledReader(): PooledReader {
       };
       to.on('drain', () => from.resume());
       for (const chunk of early.splice(0)) to.write(chunk);
+      earlyBytes = 0;
       // With onread the socket emits no 'data', but 'end' needs it flowing.
       from.resume();
       from.once('end', () => to.end());

@@ -34,11 +34,11 @@ export interface BufferReclaim {
 
 /**
  * Old-generation headroom after a full collection, as a percentage of the live heap (in the slow downloads V8
- * had chosen 50%). With a live heap of 32 MB, 50% is 16 MB, no more than the young generation's 16 MB, and V8 then starts
- * the next full mark at once: back-to-back mark-compacts every ~100 ms through a whole download once a busy
- * proxy's heap has grown (`--trace-incremental-marking`: every start at exactly 16 MB of slack). 100% keeps
- * the headroom above the young generation for any heap over 16 MB. A V8 flag that NODE_OPTIONS does not accept,
- * so it is set here, before traffic.
+ * had chosen 50%). With a live heap of 32 MB, 50% is 16 MB, no more than the young generation's 16 MB, and V8
+ * then starts the next full mark at once: back-to-back mark-compacts every ~100 ms through a whole download
+ * once a busy proxy's heap has grown (`--trace-incremental-marking`: every start at exactly 16 MB of slack).
+ * 100% keeps the headroom above the young generation for any heap over 16 MB. NODE_OPTIONS does not accept
+ * this V8 flag, so it is set here, before traffic.
  */
 const HEAP_GROWING_PERCENT = 100;
 

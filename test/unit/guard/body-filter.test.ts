@@ -268,6 +268,14 @@ describe('binary request bodies are never rewritten', () => {
     expect(f.report().verdict).toBe('block');
   });
 
+  it('a card set to block inside a binary file still blocks: marking a body binary is no way around a block', async () => {
+    const file = Buffer.concat([randomFile(20_000, 13), Buffer.from(' card 4111 1111 1111 1111 exp 12/29 '), randomFile(20_000, 17)]);
+    const f = guard.requestBody(exchange(settings({ pii: { card: 'block' } })), 'application/octet-stream', '')!;
+    const r = await runFilter(f, [file]);
+    expect(r.error).toBeInstanceOf(GuardBlockedError);
+    expect(f.report().findings).toContainEqual({ rule: 'pii/card', kind: 'card', location: 'body', action: 'block' });
+  });
+
   it('random uploads pass unchanged (200 files of 64 KiB)', async () => {
     for (let seed = 1; seed <= 200; seed++) {
       const file = randomFile(65_536, seed * 2654435761);

@@ -133,6 +133,33 @@ describe('pooled tunnel reads', () => {
     expect(reader.buffersMade()).toBeLessThanOrEqual(2);
   });
 
+  it('an upstream that floods before the relay starts is held to 64 KiB, and every byte is relayed afterwards', async () => {
+    const payload = crypto.randomBytes(8 << 20);
+    const upstreamPort = await listen((s) => {
+      s.on('error', () => {});
+      s.end(payload);
+    });
+    let received!: Promise<Received>;
+    const sinkPort = await listen((s) => {
+      received = collect(s, false);
+    });
+    const reader = pooledReader();
+    const from = net.connect({ host: '127.0.0.1', port: upstreamPort, onread: reader.onread });
+    await new Promise((r) => from.once('connect', r));
+    // Sluice waits for the client's ClientHello here (up to 15 s) before it relays anything.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(reader.heldEarly()).toBeGreaterThan(0);
+    expect(reader.heldEarly()).toBeLessThanOrEqual(128 * 1024);
+    const to = net.connect({ host: '127.0.0.1', port: sinkPort });
+    await new Promise((r) => to.once('connect', r));
+    const err = await new Promise<Error | null>((resolve) => reader.relayInto(from, to, resolve));
+    to.destroy();
+    expect(err).toBeNull();
+    const r = await received;
+    expect(r.bytes).toBe(payload.length);
+    expect(r.sha).toBe(crypto.createHash('sha256').update(payload).digest('hex'));
+  });
+
   it('delivers intact to a fast client too, and passes the upstream end on', async () => {
     const payload = crypto.randomBytes(8 << 20);
     const r = await relay(payload, { slowly: false });
