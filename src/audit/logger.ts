@@ -15,6 +15,25 @@ const REDACT_PATHS = [
   '*.secret',
 ];
 
+/**
+ * Writes one info line of plain fields in exactly the layout `log.info(fields, msg)` produces, without pino's
+ * per-key pass. The redact paths above install a wildcard stringifier that pino runs on every value of every
+ * line; on the audit line, whose fields are an allowlist of scalars and findings (no path above can match),
+ * that pass was most of the logging cost per request (bench/results/profile-summary.md). Every other line still
+ * goes through pino and its redaction. The level, time, bindings and line end come from the logger itself, so
+ * the two paths cannot drift apart (test/unit/audit/audit-line.test.ts compares them).
+ */
+export function writeInfoLine(log: Logger, fields: Record<string, unknown>, msg: string): void {
+  if (!log.isLevelEnabled('info')) return;
+  const internals = log as unknown as Record<symbol, unknown>;
+  const time = (internals[pino.symbols.timeSym] as () => string)();
+  const levelPrefix = (internals[pino.symbols.lsCacheSym] as Record<number, string>)[log.levels.values['info']!]!;
+  const body = JSON.stringify(fields);
+  const props = body.length > 2 ? `,${body.slice(1, -1)}` : '';
+  const line = `${levelPrefix}${time}${internals[pino.symbols.chindingsSym] as string}${props},"msg":${JSON.stringify(msg)}${internals[pino.symbols.endSym] as string}`;
+  (internals[pino.symbols.streamSym] as DestinationStream).write(line);
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {

@@ -1,8 +1,9 @@
 // The one audit line per exchange. Records are built from an allowlist of fields, so nothing else (a header,
-// a body, a secret) can slip into the log; pino's redact is only the second net.
+// a body, a secret) can slip into the log. The line bypasses pino's redact pass (writeInfoLine says why): the
+// allowlist is the net here.
 import type { AuditDecision } from '../errors.ts';
 import type { AuditFinding } from '../guard/types.ts';
-import type { Logger } from './logger.ts';
+import { writeInfoLine, type Logger } from './logger.ts';
 
 export const AUDIT_MSG = 'request';
 
@@ -48,7 +49,8 @@ function clip(s: string): string {
 }
 
 export function writeAudit(log: Logger, record: ExchangeRecord): void {
-  log.info(
+  writeInfoLine(
+    log,
     {
       decision: record.decision,
       agent: clip(record.agent),

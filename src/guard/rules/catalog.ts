@@ -73,16 +73,33 @@ function unknownIdMessage(id: string): string {
   return `disableRules: unknown rule id "${id}" (write a rule as the audit line shows it, e.g. secret/github-pat, pii/email, exfil/env-dump, response/injection/override-ignore-previous, custom/ID, or its bare last part)`;
 }
 
-/** A matcher over one settings' disableRules that accepts every spelling of a rule (built once per exchange). */
+/** A matcher over one settings' disableRules that accepts every spelling of a rule. */
 export interface DisabledRules {
   readonly any: boolean;
   /** Is the rule with this audited name (suffixes like `+base64` ignored) disabled? */
   has(audited: string): boolean;
 }
 
+const NONE_DISABLED: DisabledRules = { any: false, has: () => false };
+
+/**
+ * Built once per list: a host's settings (and with them the list) live as long as the policy, and the stages
+ * ask for every piece of text they scan, which is every header value of every request. Building the Set per
+ * call was a tenth of the bytes allocated per small request (bench/profile.ts --heap).
+ */
+const built = new WeakMap<readonly string[], DisabledRules>();
+
 export function disabledRules(list: readonly string[]): DisabledRules {
-  const set = new Set(list);
-  if (set.size === 0) return { any: false, has: () => false };
+  if (list.length === 0) return NONE_DISABLED;
+  let rules = built.get(list);
+  if (rules === undefined) {
+    rules = matcherFor(new Set(list));
+    built.set(list, rules);
+  }
+  return rules;
+}
+
+function matcherFor(set: ReadonlySet<string>): DisabledRules {
   return {
     any: true,
     has(audited) {

@@ -3,7 +3,8 @@
 // checksum or numbering plan, and context words drop digit strings that are labelled as something else.
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { isWordCode } from '../entropy.ts';
-import type { Action, Finding, GuardStage, ScanContext, ScanInput } from '../types.ts';
+import type { Action, Finding, GuardStage, ScanInput } from '../types.ts';
+import type { GuardSettings } from '../settings.ts';
 import { ibanValid, isCardNumber, krrnValid, ssnValid } from './pii-checks.ts';
 
 import { disabledRules, PII_KINDS } from '../rules/catalog.ts';
@@ -166,10 +167,27 @@ function emails(text: string, emit: Emit): void {
   }
 }
 
-function actionFor(ctx: ScanContext, kind: PiiKind): Action | 'off' {
-  const a = ctx.settings.pii[kind] ?? DEFAULT_ACTION[kind];
-  if (disabledRules(ctx.settings.disableRules).has(`pii/${kind}`)) return 'off';
+function actionFor(settings: GuardSettings, kind: PiiKind): Action | 'off' {
+  const a = settings.pii[kind] ?? DEFAULT_ACTION[kind];
+  if (disabledRules(settings.disableRules).has(`pii/${kind}`)) return 'off';
   return a;
+}
+
+/** The kinds a host's settings turn on, with their actions: once per settings object, not per scanned string. */
+const actionsBySettings = new WeakMap<GuardSettings, ReadonlyMap<PiiKind, Action>>();
+
+function actionsFor(settings: GuardSettings): ReadonlyMap<PiiKind, Action> {
+  let actions = actionsBySettings.get(settings);
+  if (actions === undefined) {
+    const m = new Map<PiiKind, Action>();
+    for (const k of PII_KINDS) {
+      const a = actionFor(settings, k);
+      if (a !== 'off') m.set(k, a);
+    }
+    actions = m;
+    actionsBySettings.set(settings, actions);
+  }
+  return actions;
 }
 
 export function createPiiStage(): GuardStage {
@@ -177,13 +195,9 @@ export function createPiiStage(): GuardStage {
     id: 'pii',
     directions: ['request'],
     maxMatchLength: 320,
-    accepts: (ctx) => PII_KINDS.some((k) => actionFor(ctx, k) !== 'off'),
+    accepts: (ctx) => actionsFor(ctx.settings).size > 0,
     scan({ text, offset, ctx }: ScanInput): Finding[] {
-      const actions = new Map<PiiKind, Action>();
-      for (const k of PII_KINDS) {
-        const a = actionFor(ctx, k);
-        if (a !== 'off') actions.set(k, a);
-      }
+      const actions = actionsFor(ctx.settings);
       const out: Finding[] = [];
       const emit: Emit = (kind, s, e) => {
         const action = actions.get(kind);

@@ -78,7 +78,7 @@ export function createSecretPatternStage(pack: readonly CompiledRule[]): GuardSt
       const action = ctx.settings.secrets;
       if (action === 'off') return [];
       const out: Finding[] = [];
-      const tried = new Set<string>();
+      let tried: Set<string> | null = null; // most texts never reach a multi-keyword rule
       const disabled = disabledRules(ctx.settings.disableRules);
       // A one-byte string never matches this, so the test costs nothing on byte-domain text.
       const latin1 = !BEYOND_LATIN1.test(text);
@@ -89,6 +89,7 @@ export function createSecretPatternStage(pack: readonly CompiledRule[]): GuardSt
           const start = pos - rule.lead;
           if (rule.keywords.length > 1) {
             const key = `${cand.rule}:${start}`;
+            tried ??= new Set<string>();
             if (tried.has(key)) continue;
             tried.add(key);
           }
