@@ -81,4 +81,22 @@ describe('disableRules switches rules off under either spelling', () => {
     expect(scan(exfil, env).map((f) => f.rule)).toEqual(['exfil/env-dump']);
     expect(scan(exfil, env, scanCtx(settings({ disableRules: ['env-dump'] })))).toEqual([]);
   });
+
+  it('one stage serving hosts with different settings keeps each host\'s own switches, interleaved', () => {
+    // The stages build their view of a settings object once; a later host with other settings must not see it.
+    const pii = createPiiStage();
+    const text = 'mail jane.roe@acme-corp.io, card 4111 1111 1111 1111';
+    const plain = scanCtx(settings({}));
+    const noEmail = scanCtx(settings({ disableRules: ['email'] }));
+    const noCard = scanCtx(settings({ disableRules: ['pii/card'] }));
+    const emailLogged = scanCtx(settings({ pii: { email: 'log' } }));
+    for (let i = 0; i < 3; i++) {
+      expect(scan(pii, text, plain).map((f) => f.rule).sort()).toEqual(['pii/card', 'pii/email']);
+      expect(scan(pii, text, noEmail).map((f) => f.rule)).toEqual(['pii/card']);
+      expect(scan(pii, text, noCard).map((f) => f.rule)).toEqual(['pii/email']);
+      expect(scan(pii, text, emailLogged).find((f) => f.rule === 'pii/email')?.action).toBe('log');
+      expect(pii.accepts(scanCtx(settings({ disableRules: ['pii'] })))).toBe(false);
+      expect(pii.accepts(plain)).toBe(true);
+    }
+  });
 });
