@@ -2,7 +2,8 @@
 // Sluice runs with --inspect on loopback; the profiler is started over the inspector for exactly the load window
 // (not --cpu-prof, which only writes on a clean exit). The top self-time functions and files are printed and
 // appended to bench/results/profile-summary.md; the .cpuprofile is kept in bench/results/profiles/ for
-// flame-graph viewers (Chrome DevTools, speedscope).
+// flame-graph viewers (Chrome DevTools, speedscope). With --heap, V8's sampling heap profiler runs over the same
+// window and the functions that allocate most (bytes sampled, live or not) are printed and kept as .heapprofile.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,8 +28,52 @@ interface CpuProfile {
   samples: number[];
 }
 
-const variant = (process.argv[2] ?? 'full') as SluiceVariant;
-const seconds = Number(process.argv[3] ?? 10);
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const variant = (positional[0] ?? 'full') as SluiceVariant;
+const seconds = Number(positional[1] ?? 10);
+const heap = process.argv.includes('--heap');
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+interface HeapSample {
+  size: number;
+  nodeId: number;
+}
+
+/** Allocation by function from a sampling heap profile, including samples already collected (sampled bytes). */
+function heapSummary(head: HeapNode, samples: readonly HeapSample[], requests: number, top: number): string[] {
+  const byId = new Map<number, HeapNode>();
+  const walk = (n: HeapNode & { id?: number }) => {
+    if (n.id !== undefined) byId.set(n.id, n);
+    n.children.forEach(walk);
+  };
+  walk(head);
+  const byFn = new Map<string, number>();
+  let total = 0;
+  for (const s of samples) {
+    const n = byId.get(s.nodeId);
+    if (!n) continue;
+    const f = n.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${short(f.url)}:${f.lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + s.size);
+    total += s.size;
+  }
+  const rows = [...byFn.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]) => `| ${((v / total) * 100).toFixed(1)}% | ${(v / requests).toFixed(0)} | \`${k.replaceAll('|', '\\|')}\` |`);
+  return [
+    `Allocation (sampled, every 16 KiB on average): ${(total / requests).toFixed(0)} bytes per request in all.`,
+    '',
+    '| share | bytes / request | allocating function |',
+    '| ---: | ---: | --- |',
+    ...rows,
+    '',
+  ];
+}
 const procs = createProcSet();
 process.on('exit', () => killSync(procs.pids()));
 
@@ -130,10 +175,15 @@ async function main(): Promise<void> {
     await inspector.call('Profiler.enable');
     await inspector.call('Profiler.setSamplingInterval', { interval: 500 });
     await inspector.call('Profiler.start');
+    if (heap) {
+      await inspector.call('HeapProfiler.enable');
+      await inspector.call('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    }
     const before = treeCpu(target.pid!);
     const r = await heyRps(procs, hosts, commonFor(target, ctx), 32, 1000, seconds * 1000);
     const cpuMsPer10k = ((cpuDelta(before, treeCpu(target.pid!)) * 1000) / r.total) * 10_000;
     const { profile } = (await inspector.call('Profiler.stop')) as unknown as { profile: CpuProfile };
+    const heapProfile = heap ? ((await inspector.call('HeapProfiler.stopSampling')) as unknown as { profile: { head: HeapNode; samples: HeapSample[] } }).profile : null;
     inspector.close();
     const fds = fs.readdirSync(`/proc/${target.pid}/fd`).length;
     const keepDir = path.resolve('bench/results/profiles');
@@ -146,7 +196,9 @@ async function main(): Promise<void> {
         `Open fds after the load ended: ${fds}. Load average ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}. Profile: \`bench/results/profiles/sluice-${variant}.cpuprofile\`.`,
       '',
       ...summarise(profile, 25),
+      ...(heapProfile ? heapSummary(heapProfile.head, heapProfile.samples, r.total, 30) : []),
     ];
+    if (heapProfile) fs.writeFileSync(path.join(keepDir, `sluice-${variant}.heapprofile`), JSON.stringify(heapProfile));
     process.stdout.write(lines.join('\n') + '\n');
     fs.appendFileSync(path.resolve('bench/results/profile-summary.md'), lines.join('\n') + '\n');
   } finally {

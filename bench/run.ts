@@ -5,10 +5,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { coldName, makeCerts, hostsFile } from './lib/certs.ts';
+import { coldName, makeCerts, hostsFile, UPSTREAM_ADDR } from './lib/certs.ts';
 import { describeMachine, opensslSpeed } from './lib/machine.ts';
 import { coldTags, commonFor, measureRound, runClient, type MeasureContext, type RoundResult, type Settings } from './lib/measure.ts';
-import { startMitmdump, startSquid, startTinyproxy, type OtherStartOptions } from './lib/other-targets.ts';
+import { startMitmdump, startNodeFloor, startSquid, startTinyproxy, type OtherStartOptions } from './lib/other-targets.ts';
+import { SLUICE_NODE_FLAGS } from '../bin/runtime.js';
 import { heyAvailable } from './lib/hey.ts';
 import { createProcSet, killSync, type ProcSet } from './lib/procs.ts';
 import { goals, markdown, summarise, type Report } from './lib/report.ts';
@@ -38,6 +39,11 @@ function candidates(dir: string, other: OtherStartOptions, ports: number[], name
     { id: 'squid', label: 'squid (tunnel)', start: () => startSquid(other, procs, false) },
     { id: 'squid-bump', label: 'squid ssl-bump (intercept)', start: () => startSquid(other, procs, true) },
     { id: 'mitmdump', label: 'mitmproxy mitmdump (intercept)', start: () => startMitmdump(other, procs) },
+    {
+      id: 'node-floor',
+      label: 'Node floor: minimal interceptor (reference)',
+      start: () => startNodeFloor({ ...other, node: NODE, nodeFlags: SLUICE_NODE_FLAGS, upstreamAddr: UPSTREAM_ADDR }, procs),
+    },
   ];
 }
 

@@ -130,6 +130,34 @@ function table(summaries: readonly Summary[], cols: Array<[string, string, numbe
   return lines;
 }
 
+const FLOOR_ROWS: Array<[string, string, number]> = [
+  ['req/s c=32', 'rps_c32', 0],
+  ['proxy CPU ms / 10k req (c=32)', 'cpu_ms_per_10k_c32', 0],
+  ['p99 ms c=1', 'p99_c1', 2],
+  ['cold request ms', 'cold_ms', 1],
+  ['100 MiB down MiB/s', 'download_mib_s', 0],
+  ['VmHWM MiB', 'vmhwm_mib', 0],
+];
+
+/**
+ * Each intercepting target against the Node floor of the same run: the part of a figure that the platform
+ * (node:tls, node:http, undici) sets, and the part that is the proxy's own work. Empty without the floor.
+ */
+function floorTable(summaries: readonly Summary[]): string[] {
+  const floor = summaries.find((s) => s.id === 'node-floor');
+  if (!floor) return [];
+  const rows = summaries.filter((s) => s.id.startsWith('sluice-') && s.id !== 'sluice-tunnel').concat(summaries.filter((s) => s.id === 'squid-bump'));
+  const lines = [
+    '## Intercepting targets against the Node floor (ratio to the floor in parentheses)',
+    '',
+    `| target | ${FLOOR_ROWS.map((c) => c[0]).join(' | ')} |`,
+    `| --- | ${FLOOR_ROWS.map(() => '---:').join(' | ')} |`,
+    `| ${floor.label} | ${FLOOR_ROWS.map(([, k, d]) => f(floor.medians[k], d)).join(' | ')} |`,
+  ];
+  for (const s of rows) lines.push(`| ${s.label} | ${FLOOR_ROWS.map(([, k, d]) => cell(s, floor, k, d, true)).join(' | ')} |`);
+  return [...lines, ''];
+}
+
 export function markdown(r: Report): string {
   const mc = r.machine;
   const gib = (x: number | undefined) => f((x ?? NaN) / 1024 ** 3, 2);
@@ -154,6 +182,7 @@ export function markdown(r: Report): string {
     '',
     ...table(r.targets, TABLE2),
     '',
+    ...floorTable(r.targets),
     '## Goals (issue 8)',
     '',
     '| goal | measured | met |',
