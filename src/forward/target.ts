@@ -2,7 +2,7 @@
 // the credential, dialled and sent as Host (THREATS 2.1, 2.4).
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError, PolicyDeniedError, TooLargeError } from '../errors.ts';
-import { parseAbsoluteTarget, parseHostHeader, parseOriginTarget, normalisePath, sameAuthority, type Authority } from '../net/authority.ts';
+import { parseAbsoluteTarget, parseHostHeader, parseOriginTarget, sameAuthority, type Authority } from '../net/authority.ts';
 import { countHeader } from './headers.ts';
 import type { RequestOrigin } from './context.ts';
 
@@ -29,7 +29,7 @@ export function requestTarget(req: IncomingMessage, origin: RequestOrigin, maxUr
     throw new BadRequestError('An https:// URL must be reached through CONNECT (set HTTPS_PROXY), not sent as a plain proxy request.');
   }
   // RFC 9112 §3.2.2: for absolute-form the URI's authority wins; Host is rewritten from it, never trusted.
-  return { scheme: parsed.scheme, authority: parsed.authority, path: normalisePath(parsed.path), query: parsed.query };
+  return { scheme: parsed.scheme, authority: parsed.authority, path: parsed.path, query: parsed.query };
 }
 
 function tunnelTarget(req: IncomingMessage, tunnel: NonNullable<RequestOrigin['tunnel']>, raw: string, hosts: number): RequestTarget {
@@ -47,7 +47,8 @@ function tunnelTarget(req: IncomingMessage, tunnel: NonNullable<RequestOrigin['t
   if (hosts !== 1) throw new BadRequestError('The request has no Host header.');
   const host = parseHostHeader(req.headers.host ?? '', tunnel.port);
   if (!sameAuthority(host, tunnelAuthority)) throw fronting(tunnel.host, host.host);
-  return { scheme: 'https', authority: tunnelAuthority, path: normalisePath(target.path), query: target.query };
+  // Both parses above return the path normalised (normalisePath is idempotent: test/unit/net/properties.test.ts).
+  return { scheme: 'https', authority: tunnelAuthority, path: target.path, query: target.query };
 }
 
 /** Domain fronting: the tunnel was allowed for one host and the request names another (THREATS 2.4). */

@@ -40,6 +40,25 @@ function truncate(raw: string): string {
  * brackets (no zone id). IPv4-mapped IPv6 becomes the IPv4 address it designates.
  */
 export function canonicalHost(raw: string): CanonicalHost {
+  const known = canonicalised.get(raw);
+  if (known !== undefined) return known;
+  const result = Object.freeze(canonicalise(raw));
+  // Bounded by clearing, not by eviction order: an agent spraying fresh names only makes the cache useless to
+  // itself, never larger. Refusals are not kept; they throw every time.
+  if (canonicalised.size >= CANONICAL_CACHE_ENTRIES) canonicalised.clear();
+  canonicalised.set(raw, result);
+  return result;
+}
+
+/**
+ * The same spelling is canonicalised for every request of a tunnel (its Host header) and every CONNECT to a
+ * host, and the work (a character scan, the WHATWG parser, label checks) is a pure function of the text, so the
+ * answer is kept. At most this many spellings; MAX_RAW_HOST bounds each.
+ */
+const CANONICAL_CACHE_ENTRIES = 1024;
+const canonicalised = new Map<string, CanonicalHost>();
+
+function canonicalise(raw: string): CanonicalHost {
   if (raw.length === 0) reject(raw, 'it is empty');
   if (raw.length > MAX_RAW_HOST) reject(raw, 'it is too long');
   if (raw.startsWith('[') || raw.endsWith(']')) {

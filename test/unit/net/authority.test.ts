@@ -196,3 +196,27 @@ describe('formatAuthority, sameAuthority, canonicalHost', () => {
     rejects(() => canonicalHost('*.allowed.test'));
   });
 });
+
+describe('canonicalHost remembers answers, not refusals', () => {
+  it('a spelling seen before gives the same frozen answer; a refused one is refused every time', () => {
+    const first = canonicalHost('Repeat.Allowed.Test.');
+    expect(canonicalHost('Repeat.Allowed.Test.')).toBe(first);
+    expect(first).toEqual({ host: 'repeat.allowed.test', kind: 'name' });
+    expect(Object.isFrozen(first)).toBe(true);
+    for (let i = 0; i < 3; i++) rejects(() => canonicalHost('ex\u200Bample.test'));
+    for (let i = 0; i < 3; i++) rejects(() => parseHostHeader('evil.test%00.allowed.test', 443));
+  });
+
+  it('thousands of fresh names later, every spelling still canonicalises to what it did before', () => {
+    const samples: Array<[string, { host: string; kind: string }]> = [
+      ['API.Allowed.Test', { host: 'api.allowed.test', kind: 'name' }],
+      ['2130706433', { host: '127.0.0.1', kind: 'ipv4' }],
+      ['[::ffff:7f00:1]', { host: '127.0.0.1', kind: 'ipv4' }],
+      ['Bücher.Example', { host: 'xn--bcher-kva.example', kind: 'name' }],
+    ];
+    for (const [raw, want] of samples) expect(canonicalHost(raw)).toEqual(want);
+    for (let i = 0; i < 5000; i++) expect(canonicalHost(`n${i}.spray.test`).host).toBe(`n${i}.spray.test`);
+    for (const [raw, want] of samples) expect(canonicalHost(raw)).toEqual(want);
+    rejects(() => canonicalHost('*.allowed.test'));
+  });
+});
