@@ -67,9 +67,30 @@ function gateRanges(view: string, rules: RuleSet, ascii: boolean, nonAscii: read
   return ranges;
 }
 
+/**
+ * Short slices on which none of a rule's patterns matched, per rule set. The same short string values come back in
+ * response after response ("role":"assistant", "type":"text"), and re2js's DFA was the largest single cost of
+ * cleaning a small JSON answer; a pattern's verdict on the same text never changes. Only misses are kept (a match
+ * is searched again for its positions), at most MEMO_SLICES of at most MEMO_SLICE_CHARS characters per rule,
+ * cleared when full so a hostile upstream cannot grow it.
+ */
+const MEMO_SLICE_CHARS = 96;
+const MEMO_SLICES = 256;
+const missesByRules = new WeakMap<RuleSet, Array<Set<string> | undefined>>();
+
+function missesFor(rules: RuleSet): Array<Set<string> | undefined> {
+  let misses = missesByRules.get(rules);
+  if (misses === undefined) {
+    misses = [];
+    missesByRules.set(rules, misses);
+  }
+  return misses;
+}
+
 /** Run rules over `view` only near keyword hits and return matches in view coordinates. */
 function matchRules(view: string, rules: RuleSet, disabled: DisabledRules, ranges: Ranges): Array<{ rule: number; start: number; end: number }> {
   const out: Array<{ rule: number; start: number; end: number }> = [];
+  const misses = missesFor(rules);
   for (const [id, list] of ranges) {
     const r = rules.rules[id]!;
     if (disabled.any && disabled.has(`response/injection/${r.id}`)) continue;
@@ -83,16 +104,25 @@ function matchRules(view: string, rules: RuleSet, disabled: DisabledRules, range
     }
     for (const [from, to] of merged) {
       const slice = view.slice(from, to);
+      const short = slice.length <= MEMO_SLICE_CHARS;
+      const ruleMisses = short ? (misses[id] ??= new Set<string>()) : null;
+      if (ruleMisses?.has(slice)) continue;
+      let matched = false;
       for (const p of r.patterns) {
         // test() runs re2js's DFA (no captures), about 10x cheaper than the capturing search; most slices around a
         // keyword hold no match ("role":"assistant" in every LLM API answer), so the positions are asked for only
         // when there is one.
         if (!p.test(slice)) continue;
+        matched = true;
         const m = p.matcher(slice);
         while (m.find()) {
           if (m.end() === m.start()) continue;
           out.push({ rule: id, start: from + m.start(), end: from + m.end() });
         }
+      }
+      if (!matched && ruleMisses !== null) {
+        if (ruleMisses.size >= MEMO_SLICES) ruleMisses.clear();
+        ruleMisses.add(slice);
       }
     }
   }
