@@ -4,7 +4,7 @@ import { SecretUnavailableError } from '../errors.ts';
 import { renderCredential } from '../policy/credential.ts';
 import type { CredentialSpec } from '../policy/types.ts';
 import type { SecretValue } from '../secrets/types.ts';
-import { placeholderReplacements, replaceAllForms } from './placeholders.ts';
+import { placeholderForms, placeholderReplacements, replaceAllForms } from './placeholders.ts';
 
 export { createPlaceholderBodyTransform } from './placeholders.ts';
 
@@ -41,16 +41,20 @@ export interface Head {
   headers: [string, string][];
 }
 
+const DEFAULT_DROPPED: ReadonlySet<string> = new Set(DEFAULT_CREDENTIAL_HEADERS);
+
 export function stripAgentCredentials(headers: Pairs, extra: readonly string[]): { headers: [string, string][]; stripped: string[] } {
-  const drop = new Set([...DEFAULT_CREDENTIAL_HEADERS, ...extra.map((h) => h.toLowerCase())]);
+  // The defaults are one set for the process; a host's extra names are few, so a list is searched (no set per request).
+  const extraLower = extra.length === 0 ? extra : extra.map((h) => h.toLowerCase());
   const kept: [string, string][] = [];
-  const stripped = new Set<string>();
+  const stripped: string[] = [];
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
-    if (drop.has(lower)) stripped.add(lower);
-    else kept.push([name, value]);
+    if (DEFAULT_DROPPED.has(lower) || extraLower.includes(lower)) {
+      if (!stripped.includes(lower)) stripped.push(lower);
+    } else kept.push([name, value]);
   }
-  return { headers: kept, stripped: [...stripped] };
+  return { headers: kept, stripped };
 }
 
 /** Sets the credential exactly once: every existing copy of the header (any case) or query parameter goes first. */
@@ -69,6 +73,11 @@ export function injectCredential(head: Head, spec: CredentialSpec, value: Secret
 
 /** The placeholder in header values (as is or percent-encoded) and anywhere in the target (path and query). */
 export function replacePlaceholders(head: Head, spec: CredentialSpec, value: SecretValue): Head {
+  // Most requests carry no placeholder once the agent's credential headers are stripped: look for its spellings
+  // before the value's encodings are computed.
+  const forms = placeholderForms(spec.placeholder);
+  const carries = (s: string) => forms.some((f) => s.includes(f));
+  if (!carries(head.target) && !head.headers.some(([, v]) => carries(v))) return { target: head.target, headers: head.headers.map(([n, v]) => [n, v]) };
   const inHeader = placeholderReplacements(spec.placeholder, value.reveal(), 'header');
   const inUrl = placeholderReplacements(spec.placeholder, value.reveal(), 'url');
   const headers = head.headers.map(([n, v]): [string, string] => {

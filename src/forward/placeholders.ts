@@ -18,14 +18,22 @@ export type Replacement = readonly [string, string];
 export function placeholderReplacements(placeholder: string, value: string, context: PlaceholderContext): Replacement[] {
   const pct = encodeURIComponent(value);
   const raw = context === 'url' || context === 'form' ? pct : context === 'json' ? JSON.stringify(value).slice(1, -1) : value;
-  const out: Replacement[] = [[placeholder, raw]];
+  return placeholderForms(placeholder).map((form, i): Replacement => [form, i === 0 ? raw : pct]);
+}
+
+/**
+ * The spellings of a placeholder that are replaced: as written first, then percent-encoded with upper- and with
+ * lower-case hex where those differ. Empty forms are dropped.
+ */
+export function placeholderForms(placeholder: string): string[] {
+  const out = [placeholder];
   const encoded = encodeURIComponent(placeholder);
   if (encoded !== placeholder) {
-    out.push([encoded, pct]);
+    out.push(encoded);
     const lower = encoded.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
-    if (lower !== encoded) out.push([lower, pct]);
+    if (lower !== encoded) out.push(lower);
   }
-  return out.filter(([form]) => form.length > 0);
+  return out.filter((form) => form.length > 0);
 }
 
 export function replaceAllForms(text: string, replacements: readonly Replacement[]): string {

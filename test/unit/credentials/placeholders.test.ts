@@ -53,6 +53,15 @@ describe('replacePlaceholders (head)', () => {
     expect(new URL(`http://h${r.target}`).searchParams.get('key')).toBe('sk-abc&d=e');
   });
 
+  it('finds a placeholder that only the target carries, or only one header, in any of its spellings', () => {
+    const value = new SecretValue('OPENAI_API_KEY', 'sk-abc&d=e');
+    const enc = encodeURIComponent('sk-abc&d=e');
+    const onlyTarget = replacePlaceholders({ target: '/x?lower=sluice%3aOPENAI_API_KEY', headers: [['accept', '*/*']] }, spec('OPENAI_API_KEY'), value);
+    expect(onlyTarget).toEqual({ target: `/x?lower=${enc}`, headers: [['accept', '*/*']] });
+    const onlyHeader = replacePlaceholders({ target: '/x', headers: [['accept', '*/*'], ['x-note', 'sluice%3AOPENAI_API_KEY']] }, spec('OPENAI_API_KEY'), value);
+    expect(onlyHeader).toEqual({ target: '/x', headers: [['accept', '*/*'], ['x-note', enc]] });
+  });
+
   it('leaves a head without the placeholder untouched (near miss: different case, other secret)', () => {
     const head = { target: '/?k=SLUICE:OPENAI_API_KEY', headers: [['x', 'sluice:OPENAI_API_KE'] as [string, string]] };
     expect(replacePlaceholders(head, spec('OPENAI_API_KEY'), OPENAI)).toEqual(head);
