@@ -43,8 +43,8 @@ export function canonicalHost(raw: string): CanonicalHost {
   const known = canonicalised.get(raw);
   if (known !== undefined) return known;
   const result = Object.freeze(canonicalise(raw));
-  // Bounded by clearing, not by eviction order: an agent spraying fresh names only makes the cache useless to
-  // itself, never larger. Refusals are not kept; they throw every time.
+  // Bounded by clearing, not by eviction order: an agent spraying fresh names can only make the cache miss (the
+  // cost is the work it would have saved), never grow. Refusals are not kept; they throw every time.
   if (canonicalised.size >= CANONICAL_CACHE_ENTRIES) canonicalised.clear();
   canonicalised.set(raw, result);
   return result;
