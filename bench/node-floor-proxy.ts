@@ -4,7 +4,7 @@
 // wildcard certificate (no minting, so its cold figure has no signing in it), every request is sent on with its
 // hop-by-hop headers dropped, and the response is piped back. No policy, credential, guard, log line or metric.
 // Its row shows what Node itself costs per request on this machine, so Sluice's own share can be read off.
-//   node bench/node-floor-proxy.ts '{"cert":…,"key":…,"ca":…,"upstreamAddr":"127.0.0.2"}'   prints {"port":N}
+//   node bench/node-floor-proxy.ts '{"port":N,"cert":…,"key":…,"ca":…,"upstreamAddr":"127.0.0.2"}'   (listens on 127.0.0.1:N)
 import fs from 'node:fs';
 import http from 'node:http';
 import tls from 'node:tls';
@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream';
 import { Pool } from 'undici';
 
 interface Options {
+  readonly port: number;
   readonly cert: string;
   readonly key: string;
   readonly ca: string;
@@ -98,7 +99,5 @@ outer.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
   inner.emit('connection', secure);
 });
 outer.on('clientError', (_e, socket) => socket.destroy());
-outer.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: (outer.address() as { port: number }).port })}\n`);
-});
+outer.listen(options.port, '127.0.0.1');
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => process.exit(0));

@@ -34,6 +34,7 @@ const seconds = Number(positional[1] ?? 10);
 const heap = process.argv.includes('--heap');
 
 interface HeapNode {
+  id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   selfSize: number;
   children: HeapNode[];
@@ -46,8 +47,8 @@ interface HeapSample {
 /** Allocation by function from a sampling heap profile, including samples already collected (sampled bytes). */
 function heapSummary(head: HeapNode, samples: readonly HeapSample[], requests: number, top: number): string[] {
   const byId = new Map<number, HeapNode>();
-  const walk = (n: HeapNode & { id?: number }) => {
-    if (n.id !== undefined) byId.set(n.id, n);
+  const walk = (n: HeapNode) => {
+    byId.set(n.id, n);
     n.children.forEach(walk);
   };
   walk(head);

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchCerts } from './certs.ts';
-import { freePort, sleep, waitForPort, withPrivateResolver, type ProcSet } from './procs.ts';
+import { freePort, waitForPort, withPrivateResolver, type ProcSet } from './procs.ts';
 import type { Target } from './target.ts';
 
 export interface OtherStartOptions {
@@ -138,25 +138,19 @@ export async function startMitmdump(opts: OtherStartOptions, procs: ProcSet): Pr
 export async function startNodeFloor(opts: OtherStartOptions & { readonly node: string; readonly nodeFlags: readonly string[]; readonly upstreamAddr: string }, procs: ProcSet): Promise<Target> {
   const dir = path.join(opts.dir, 'node-floor');
   fs.mkdirSync(dir, { recursive: true });
-  const logFile = path.join(dir, 'stdout.log');
-  const config = { cert: opts.certs.serverCert, key: opts.certs.serverKey, ca: opts.certs.caCert, upstreamAddr: opts.upstreamAddr };
-  const proc = procs.start('node-floor', opts.node, [...opts.nodeFlags, path.resolve('bench/node-floor-proxy.ts'), JSON.stringify(config)], { logFile });
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const text = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
-    const port = /\{"port":(\d+)\}/.exec(text)?.[1];
-    if (port) {
-      return {
-        id: 'node-floor',
-        label: 'Node floor: minimal interceptor (reference)',
-        mode: 'intercept',
-        proxy: `http://127.0.0.1:${port}`,
-        pid: proc.pid,
-        headers: {},
-        note: 'reference, not a product: node:tls + node:http + undici Pool, one wildcard certificate, no policy, guard, log or metrics',
-      };
-    }
-    if (proc.exited() || Date.now() > deadline) throw new Error(`node floor did not start: ${text.slice(-500)}`);
-    await sleep(50);
-  }
+  const port = await freePort();
+  const config = { port, cert: opts.certs.serverCert, key: opts.certs.serverKey, ca: opts.certs.caCert, upstreamAddr: opts.upstreamAddr };
+  const proc = procs.start('node-floor', opts.node, [...opts.nodeFlags, path.resolve('bench/node-floor-proxy.ts'), JSON.stringify(config)], {
+    logFile: path.join(dir, 'stdout.log'),
+  });
+  await waitForPort(port, 15_000, proc);
+  return {
+    id: 'node-floor',
+    label: 'Node floor: minimal interceptor (reference)',
+    mode: 'intercept',
+    proxy: `http://127.0.0.1:${port}`,
+    pid: proc.pid,
+    headers: {},
+    note: 'reference, not a product: node:tls + node:http + undici Pool, one wildcard certificate, no policy, guard, log or metrics',
+  };
 }

@@ -96,11 +96,12 @@ export function goals(summaries: readonly Summary[]): Goal[] {
   return out;
 }
 
-function cell(s: Summary, direct: Summary | undefined, key: string, digits: number, ratio: boolean): string {
+/** The value, and its ratio to the reference row's value unless this is the reference row itself. */
+function cell(s: Summary, base: Summary | undefined, key: string, digits: number, ratio: boolean): string {
   const v = s.medians[key];
   if (v === undefined || !Number.isFinite(v)) return 'n/a';
-  const d = direct?.medians[key];
-  if (!ratio || s.id === 'direct' || d === undefined || !Number.isFinite(d) || d === 0) return f(v, digits);
+  const d = base?.medians[key];
+  if (!ratio || s === base || d === undefined || !Number.isFinite(d) || d === 0) return f(v, digits);
   return `${f(v, digits)} (${(v / d).toFixed(2)}×)`;
 }
 
@@ -123,10 +124,12 @@ const TABLE2: Array<[string, string, number]> = [
   ['3rd SSE event ms', 'sse_third_ms', 1],
 ];
 
-function table(summaries: readonly Summary[], cols: Array<[string, string, number]>): string[] {
-  const direct = summaries.find((s) => s.id === 'direct');
+/** Memory figures are absolute: direct has none to divide by. */
+const ratioToDirect = (key: string): boolean => !key.startsWith('rss') && !key.startsWith('vmhwm') && !key.startsWith('new_conns');
+
+function table(rows: readonly Summary[], cols: Array<[string, string, number]>, base: Summary | undefined, ratio: (key: string) => boolean): string[] {
   const lines = [`| target | ${cols.map((c) => c[0]).join(' | ')} |`, `| --- | ${cols.map(() => '---:').join(' | ')} |`];
-  for (const s of summaries) lines.push(`| ${s.label} | ${cols.map(([, k, d]) => cell(s, direct, k, d, !k.startsWith('rss') && !k.startsWith('vmhwm') && !k.startsWith('new_conns'))).join(' | ')} |`);
+  for (const s of rows) lines.push(`| ${s.label} | ${cols.map(([, k, d]) => cell(s, base, k, d, ratio(k))).join(' | ')} |`);
   return lines;
 }
 
@@ -147,20 +150,18 @@ function floorTable(summaries: readonly Summary[]): string[] {
   const floor = summaries.find((s) => s.id === 'node-floor');
   if (!floor) return [];
   const rows = summaries.filter((s) => s.id.startsWith('sluice-') && s.id !== 'sluice-tunnel').concat(summaries.filter((s) => s.id === 'squid-bump'));
-  const lines = [
+  return [
     '## Intercepting targets against the Node floor (ratio to the floor in parentheses)',
     '',
-    `| target | ${FLOOR_ROWS.map((c) => c[0]).join(' | ')} |`,
-    `| --- | ${FLOOR_ROWS.map(() => '---:').join(' | ')} |`,
-    `| ${floor.label} | ${FLOOR_ROWS.map(([, k, d]) => f(floor.medians[k], d)).join(' | ')} |`,
+    ...table([floor, ...rows], FLOOR_ROWS, floor, () => true),
+    '',
   ];
-  for (const s of rows) lines.push(`| ${s.label} | ${FLOOR_ROWS.map(([, k, d]) => cell(s, floor, k, d, true)).join(' | ')} |`);
-  return [...lines, ''];
 }
 
 export function markdown(r: Report): string {
   const mc = r.machine;
   const gib = (x: number | undefined) => f((x ?? NaN) / 1024 ** 3, 2);
+  const direct = r.targets.find((s) => s.id === 'direct');
   const lines = [
     `# Sluice benchmark${r.quick ? ' (quick)' : ''}`,
     '',
@@ -176,11 +177,11 @@ export function markdown(r: Report): string {
     '',
     '## Small HTTPS GET (~200 B JSON, keep-alive)',
     '',
-    ...table(r.targets, TABLE1),
+    ...table(r.targets, TABLE1, direct, ratioToDirect),
     '',
     '## Cold start, transfers, memory, streaming',
     '',
-    ...table(r.targets, TABLE2),
+    ...table(r.targets, TABLE2, direct, ratioToDirect),
     '',
     ...floorTable(r.targets),
     '## Goals (issue 8)',

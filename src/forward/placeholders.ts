@@ -18,7 +18,7 @@ export type Replacement = readonly [string, string];
 export function placeholderReplacements(placeholder: string, value: string, context: PlaceholderContext): Replacement[] {
   const pct = encodeURIComponent(value);
   const raw = context === 'url' || context === 'form' ? pct : context === 'json' ? JSON.stringify(value).slice(1, -1) : value;
-  return placeholderForms(placeholder).map((form, i): Replacement => [form, i === 0 ? raw : pct]);
+  return placeholderForms(placeholder).map((form): Replacement => [form, form === placeholder ? raw : pct]);
 }
 
 /**
