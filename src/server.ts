@@ -66,6 +66,8 @@ export async function startSluice(config: LoadedConfig, options: StartOptions = 
   }
   const listeners = bound.map((b) => b.address);
   log.info({ listeners, admin: adminRef.server?.address ?? null, ca: parts.ca.certPath }, 'listening');
+  // Scripts wait for this line; it goes out now, not with the next batch (LOG_FLUSH_MS).
+  log.flush();
   const reclaim = startBufferReclaim();
   let closing: Promise<void> | null = null;
   return {

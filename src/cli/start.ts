@@ -19,6 +19,15 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const { file, explicit } = configPath(parsed.values);
+  // Handlers go in before anything is bound: a supervisor may send SIGTERM as soon as it reads the "listening"
+  // line, which is written before startSluice returns. A signal during start-up drains once start-up is done;
+  // a second one (the handlers are once-only) ends the process at once, as before.
+  let stopRequested = false;
+  let stop: () => void = () => {
+    stopRequested = true;
+  };
+  process.once('SIGTERM', () => stop());
+  process.once('SIGINT', () => stop());
   let sluice;
   try {
     const config = loadConfig(file, { required: explicit });
@@ -29,12 +38,11 @@ export async function run(args: string[]): Promise<number> {
   }
   printClientHint(sluice.listeners, sluice.ca.certPath);
   return new Promise((resolve) => {
-    const stop = () => {
+    stop = () => {
       void sluice.close().then(() => resolve(0));
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
     process.on('SIGHUP', () => sluice.policy.reload());
+    if (stopRequested) stop();
   });
 }
 

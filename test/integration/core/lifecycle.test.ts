@@ -63,6 +63,31 @@ describe('sluice start (process)', () => {
     await expect(viaProxy(port, 'GET', `http://slow.test:${slow.port}/late`)).rejects.toThrow();
   });
 
+  it('writes the audit lines in batches that stay whole lines, in order, none lost on SIGTERM, and a lone line soon', async () => {
+    const p = spawnSluice(['start', '--config', configFile]);
+    const listening = await p.listening;
+    expect(listening, p.stderr()).not.toBeNull();
+    const port = Number((listening!['listeners'] as Record<string, string>[]).find((l) => l['tcp'])!['tcp']!.split(':').pop());
+    const requestLines = () => p.lines.filter((l) => l['msg'] === 'request');
+
+    // One request at low traffic: its line arrives while Sluice keeps running (the periodic flush), not at exit.
+    expect((await viaProxy(port, 'GET', 'http://lone.denied.test/')).status).toBe(403);
+    for (let i = 0; i < 100 && requestLines().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(requestLines().map((l) => l['host'])).toEqual(['lone.denied.test']);
+
+    // A burst fills several 8 KiB batches; every line must still parse on its own (spawnSluice parses each).
+    const n = 300;
+    for (let i = 0; i < n; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, (_, k) => viaProxy(port, 'GET', `http://burst-${i + k}.denied.test/`)));
+    }
+    p.child.kill('SIGTERM');
+    expect(await p.exit()).toBe(0);
+    const hosts = requestLines().map((l) => l['host'] as string);
+    expect(hosts).toHaveLength(n + 1);
+    expect(new Set(hosts).size).toBe(n + 1);
+    expect(p.lines.at(-1)!['msg']).toBe('stopped');
+  });
+
   it('refuses to start on an invalid config and names the place', async () => {
     const bad = path.join(dir, 'bad.yaml');
     fs.writeFileSync(bad, 'listen: ["127.0.0.1:0"]\nlisten_typo: 1\n');
