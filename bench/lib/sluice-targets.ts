@@ -52,10 +52,15 @@ export interface SluiceStartOptions {
   readonly names: readonly string[];
   /** Extra node flags, e.g. --cpu-prof for the profiling run. */
   readonly nodeArgs?: readonly string[];
+  /** Another checkout to run instead of this one (bench/ab.ts), and a tag that keeps its files and id apart. */
+  readonly root?: string;
+  readonly tag?: string;
 }
 
 export async function startSluiceTarget(variant: SluiceVariant, opts: SluiceStartOptions, procs: ProcSet): Promise<Target> {
-  const dir = path.join(opts.dir, `sluice-${variant}`);
+  const id = opts.tag ? `sluice-${variant}-${opts.tag}` : `sluice-${variant}`;
+  const root = opts.root ?? process.cwd();
+  const dir = path.join(opts.dir, id);
   fs.mkdirSync(path.join(dir, 'policies'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'policies', 'bench.yaml'), YAML.stringify({ hosts: hostEntries(variant, opts.ports, opts.names) }));
   const config = {
@@ -77,17 +82,17 @@ export async function startSluiceTarget(variant: SluiceVariant, opts: SluiceStar
   const logFile = path.join(dir, 'sluice.log');
   const env = { ...process.env, [`SLUICE_SECRET_${BENCH_SECRET_NAME}`]: BENCH_SECRET_VALUE };
   // Measure what `npm start` runs: the compiled build (rebuilt here if src/ changed) with the same V8 flags.
-  execFileSync(process.execPath, [path.resolve('scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.resolve(root, 'scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
   const proc = procs.start(
-    `sluice-${variant}`,
+    id,
     opts.node,
-    [...SLUICE_NODE_FLAGS, ...(opts.nodeArgs ?? []), path.resolve('bin/sluice.js'), 'start', '--config', configFile],
+    [...SLUICE_NODE_FLAGS, ...(opts.nodeArgs ?? []), path.resolve(root, 'bin/sluice.js'), 'start', '--config', configFile],
     { logFile, env, cwd: dir },
   );
   const tcp = await waitForListening(logFile, () => proc.exited(), 30_000);
   return {
-    id: `sluice-${variant}`,
-    label: LABELS[variant],
+    id,
+    label: opts.tag ? `${LABELS[variant]} (${opts.tag})` : LABELS[variant],
     mode: variant === 'tunnel' ? 'tunnel' : 'intercept',
     proxy: `http://${tcp}`,
     pid: proc.pid,
