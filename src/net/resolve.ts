@@ -2,6 +2,7 @@
 // dialler resolve it again is the DNS-rebinding TOCTOU; checking only the first of several A records lets a
 // mixed answer (one public, one 169.254.169.254) through on the next connection attempt.
 import dns from 'node:dns';
+import { LRUCache } from 'lru-cache';
 import { PolicyDeniedError, UpstreamFailedError } from '../errors.ts';
 import { describeClass } from './address-class.ts';
 import type { AddressGuard, AddressVerdict } from './address-guard.ts';
@@ -80,24 +81,52 @@ function dnsFailure(host: string, error: unknown): UpstreamFailedError {
 }
 
 /**
+ * How long a system resolver's answer is reused. getaddrinfo has no TTL and glibc no cache, so without this
+ * every request (each one inside an intercepted tunnel too) was a thread-pool lookup and, in a container without
+ * a caching resolver, a DNS query. The answer is cached, never the verdict: resolveChecked checks every address
+ * against the asking entry's allowPrivate on every request, so a cached answer cannot let a request through that
+ * a fresh one would refuse for the same addresses. A failed lookup is not kept; lookups of one name in flight at
+ * once share one query. lru-cache (already used for leaves and pools) gives the TTL and the bound.
+ */
+export const DNS_ANSWER_TTL_MS = 5_000;
+const DNS_ANSWER_NAMES = 1_024;
+
+/**
  * `overrides` maps a name or "*.suffix" to one or more IPs (like curl --resolve); keys are canonicalised, so
  * "API.Example.TEST." and "api.example.test" are the same entry. Throws on an invalid entry.
  */
-export function createResolver(overrides: Record<string, string | string[]>, lookup: typeof dns.promises.lookup = dns.promises.lookup): Resolver {
+export function createResolver(
+  overrides: Record<string, string | string[]>,
+  lookup: typeof dns.promises.lookup = dns.promises.lookup,
+  answerTtlMs: number = DNS_ANSWER_TTL_MS,
+): Resolver {
   const table = compileOverrides(overrides);
+  const answers = new LRUCache<string, Promise<readonly string[]>>({ max: DNS_ANSWER_NAMES, ttl: answerTtlMs });
+  const ask = async (host: string): Promise<readonly string[]> => {
+    let found: dns.LookupAddress[];
+    try {
+      found = await lookup(host, { all: true, verbatim: true });
+    } catch (error) {
+      throw dnsFailure(host, error);
+    }
+    if (found.length === 0) throw dnsFailure(host, null);
+    return Object.freeze(found.map((answer) => answer.address));
+  };
   return {
     async resolve(host, kind) {
       if (kind !== 'name') return [host];
       const override = findOverride(table, host);
       if (override !== undefined) return [...override];
-      let answers: dns.LookupAddress[];
-      try {
-        answers = await lookup(host, { all: true, verbatim: true });
-      } catch (error) {
-        throw dnsFailure(host, error);
+      let pending = answers.get(host);
+      if (pending === undefined) {
+        const asked = ask(host);
+        pending = asked;
+        answers.set(host, asked);
+        asked.catch(() => {
+          if (answers.peek(host) === asked) answers.delete(host);
+        });
       }
-      if (answers.length === 0) throw dnsFailure(host, null);
-      return answers.map((answer) => answer.address);
+      return [...(await pending)];
     },
   };
 }

@@ -139,3 +139,54 @@ describe('resolveChecked', () => {
     });
   });
 });
+
+describe('system resolver answers are reused for a short while (DNS_ANSWER_TTL_MS)', () => {
+  it('asks once for repeated and concurrent requests for one name, and once per name', async () => {
+    const dnsStandIn = fakeDns({ 'api.test': ['8.8.8.8'], 'other.test': ['1.1.1.1'] });
+    const resolver = createResolver({}, dnsStandIn.lookup);
+    const together = await Promise.all(Array.from({ length: 20 }, () => resolver.resolve('api.test', 'name')));
+    for (let i = 0; i < 30; i++) expect(await resolver.resolve('api.test', 'name')).toEqual(['8.8.8.8']);
+    expect(together.every((a) => a[0] === '8.8.8.8')).toBe(true);
+    expect(await resolver.resolve('other.test', 'name')).toEqual(['1.1.1.1']);
+    expect(dnsStandIn.asked).toEqual(['api.test', 'other.test']);
+  });
+
+  it('does not keep a failure: the next request asks again and succeeds once the name resolves', async () => {
+    const answers: Answers = {};
+    const dnsStandIn = fakeDns(answers);
+    const resolver = createResolver({}, dnsStandIn.lookup);
+    await expect(resolver.resolve('late.test', 'name')).rejects.toThrow(/late\.test does not resolve/);
+    answers['late.test'] = ['8.8.4.4'];
+    expect(await resolver.resolve('late.test', 'name')).toEqual(['8.8.4.4']);
+    expect(dnsStandIn.asked).toEqual(['late.test', 'late.test']);
+  });
+
+  it('sees a changed answer once the cached one has expired', async () => {
+    const answers: Answers = { 'moving.test': ['8.8.8.8'] };
+    const dnsStandIn = fakeDns(answers);
+    const resolver = createResolver({}, dnsStandIn.lookup, 50);
+    expect(await resolver.resolve('moving.test', 'name')).toEqual(['8.8.8.8']);
+    answers['moving.test'] = ['9.9.9.9'];
+    expect(await resolver.resolve('moving.test', 'name')).toEqual(['8.8.8.8']);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await resolver.resolve('moving.test', 'name')).toEqual(['9.9.9.9']);
+  });
+
+  it('caches the answer, not the verdict: each request is checked against its own entry (THREATS 2.2)', async () => {
+    const dnsStandIn = fakeDns({ 'internal.test': ['10.1.2.3'], 'mixed.test': ['8.8.8.8', '169.254.169.254'] });
+    const resolver = createResolver({}, dnsStandIn.lookup);
+    const internal = parseConnectAuthority('internal.test:443');
+    expect(await resolveChecked(resolver, guard, internal, ['10.0.0.0/8'])).toEqual({ address: '10.1.2.3', family: 4 });
+    await expect(resolveChecked(resolver, guard, internal, [])).rejects.toThrow(PolicyDeniedError);
+    const mixed = parseConnectAuthority('mixed.test:443');
+    for (let i = 0; i < 3; i++) await expect(resolveChecked(resolver, guard, mixed, [])).rejects.toThrow(/link-local|metadata/);
+    expect(dnsStandIn.asked).toEqual(['internal.test', 'mixed.test']);
+  });
+
+  it('never hands out a cached list that a caller could change', async () => {
+    const resolver = createResolver({}, fakeDns({ 'api.test': ['8.8.8.8'] }).lookup);
+    const first = await resolver.resolve('api.test', 'name');
+    first[0] = '169.254.169.254';
+    expect(await resolver.resolve('api.test', 'name')).toEqual(['8.8.8.8']);
+  });
+});
