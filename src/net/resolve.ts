@@ -101,32 +101,27 @@ export function createResolver(
   answerTtlMs: number = DNS_ANSWER_TTL_MS,
 ): Resolver {
   const table = compileOverrides(overrides);
-  const answers = new LRUCache<string, Promise<readonly string[]>>({ max: DNS_ANSWER_NAMES, ttl: answerTtlMs });
-  const ask = async (host: string): Promise<readonly string[]> => {
-    let found: dns.LookupAddress[];
-    try {
-      found = await lookup(host, { all: true, verbatim: true });
-    } catch (error) {
-      throw dnsFailure(host, error);
-    }
-    if (found.length === 0) throw dnsFailure(host, null);
-    return Object.freeze(found.map((answer) => answer.address));
-  };
+  // fetchMethod gives the sharing of lookups in flight and drops a rejected lookup (noDeleteOnFetchRejection is off).
+  const answers = new LRUCache<string, readonly string[]>({
+    max: DNS_ANSWER_NAMES,
+    ttl: answerTtlMs,
+    fetchMethod: async (host) => {
+      let found: dns.LookupAddress[];
+      try {
+        found = await lookup(host, { all: true, verbatim: true });
+      } catch (error) {
+        throw dnsFailure(host, error);
+      }
+      if (found.length === 0) throw dnsFailure(host, null);
+      return Object.freeze(found.map((answer) => answer.address));
+    },
+  });
   return {
     async resolve(host, kind) {
       if (kind !== 'name') return [host];
       const override = findOverride(table, host);
       if (override !== undefined) return [...override];
-      let pending = answers.get(host);
-      if (pending === undefined) {
-        const asked = ask(host);
-        pending = asked;
-        answers.set(host, asked);
-        asked.catch(() => {
-          if (answers.peek(host) === asked) answers.delete(host);
-        });
-      }
-      return [...(await pending)];
+      return [...(await answers.forceFetch(host))];
     },
   };
 }
