@@ -12,6 +12,7 @@ import { heyAvailable, heyRps } from './lib/hey.ts';
 import { commonFor, type MeasureContext } from './lib/measure.ts';
 import { createProcSet, killSync, treeCpu, cpuDelta } from './lib/procs.ts';
 import { startSluiceTarget, type SluiceVariant } from './lib/sluice-targets.ts';
+import { median } from './lib/stats.ts';
 import { startUpstream } from './lib/upstream.ts';
 import type { Target } from './lib/target.ts';
 
@@ -26,7 +27,6 @@ const seconds = Number(positional[2] ?? 5);
 
 const procs = createProcSet();
 process.on('exit', () => killSync(procs.pids()));
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   if (!base || !fs.existsSync(path.join(base, 'bin', 'sluice.js'))) throw new Error('--base DIR must name another Sluice checkout');

@@ -22,12 +22,10 @@ export async function run(args: string[]): Promise<number> {
   // Handlers go in before anything is bound: a supervisor may send SIGTERM as soon as it reads the "listening"
   // line, which is written before startSluice returns. A signal during start-up drains once start-up is done;
   // a second one (the handlers are once-only) ends the process at once, as before.
-  let stopRequested = false;
-  let stop: () => void = () => {
-    stopRequested = true;
-  };
-  process.once('SIGTERM', () => stop());
-  process.once('SIGINT', () => stop());
+  const stopSignal = new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
   let sluice;
   try {
     const config = loadConfig(file, { required: explicit });
@@ -37,13 +35,10 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   printClientHint(sluice.listeners, sluice.ca.certPath);
-  return new Promise((resolve) => {
-    stop = () => {
-      void sluice.close().then(() => resolve(0));
-    };
-    process.on('SIGHUP', () => sluice.policy.reload());
-    if (stopRequested) stop();
-  });
+  process.on('SIGHUP', () => sluice.policy.reload());
+  await stopSignal;
+  await sluice.close();
+  return 0;
 }
 
 /** Human guidance goes to stderr so stdout stays one JSON object per line. */

@@ -113,7 +113,7 @@ export function createResolver(
         throw dnsFailure(host, error);
       }
       if (found.length === 0) throw dnsFailure(host, null);
-      return Object.freeze(found.map((answer) => answer.address));
+      return found.map((answer) => answer.address);
     },
   });
   return {
@@ -121,6 +121,7 @@ export function createResolver(
       if (kind !== 'name') return [host];
       const override = findOverride(table, host);
       if (override !== undefined) return [...override];
+      // A copy: the caller may change its list, the cached one serves the next request.
       return [...(await answers.forceFetch(host))];
     },
   };
