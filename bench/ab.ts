@@ -5,13 +5,13 @@
 // spare CONNECTs, bench/README.md), so two suite runs do not compare two versions; rounds that alternate the two
 // (ABBA order) under the same host state do. Prints per round req/s and CPU per 10k requests, and the medians.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { coldName, hostsFile, makeCerts } from './lib/certs.ts';
 import { heyAvailable, heyRps } from './lib/hey.ts';
 import { commonFor, type MeasureContext } from './lib/measure.ts';
 import { createProcSet, killSync, treeCpu, cpuDelta } from './lib/procs.ts';
 import { startSluiceTarget, type SluiceVariant } from './lib/sluice-targets.ts';
+import { runInScratchDir } from './lib/scratch.ts';
 import { median } from './lib/stats.ts';
 import { startUpstream } from './lib/upstream.ts';
 import type { Target } from './lib/target.ts';
@@ -28,48 +28,36 @@ const seconds = Number(positional[2] ?? 5);
 const procs = createProcSet();
 process.on('exit', () => killSync(procs.pids()));
 
-async function main(): Promise<void> {
+runInScratchDir('sluice-ab-', procs, async (dir) => {
   if (!base || !fs.existsSync(path.join(base, 'bin', 'sluice.js'))) throw new Error('--base DIR must name another Sluice checkout');
   if (!heyAvailable()) throw new Error('bench/ab.ts needs hey (bench/setup.sh installs it)');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-ab-'));
-  fs.chmodSync(dir, 0o755);
-  try {
-    const certs = makeCerts(path.join(dir, 'certs'));
-    const hosts = path.join(dir, 'hosts');
-    hostsFile(hosts, []);
-    const upstream = await startUpstream(path.join(dir, 'upstream'), certs, procs, process.execPath);
-    const common = { dir, certs, ports: [upstream.staticPort, upstream.appPort], node: process.execPath, names: [coldName('ab')] };
-    const targets: Record<'new' | 'base', Target> = {
-      new: await startSluiceTarget(variant, { ...common, tag: 'new' }, procs),
-      base: await startSluiceTarget(variant, { ...common, tag: 'base', root: path.resolve(base) }, procs),
-    };
-    const settings = { rounds, warmupMs: 1000, durationMs: seconds * 1000, coldSamples: 0, sseSamples: 0, uploadBytes: 0 };
-    const ctx: MeasureContext = { procs, node: process.execPath, caFile: certs.caCert, staticPort: upstream.staticPort, appPort: upstream.appPort, settings, hostsFile: hosts, useHey: true };
-    const cpu: Record<'new' | 'base', number[]> = { new: [], base: [] };
-    const rps: Record<'new' | 'base', number[]> = { new: [], base: [] };
-    let newLower = 0;
-    console.log(`# ${variant}, hey -c ${concurrency}, ${rounds} rounds of ${seconds} s (after 1 s warm-up); new = ${process.cwd()}, base = ${path.resolve(base)}`);
-    for (let r = 0; r < rounds; r++) {
-      const order: Array<'new' | 'base'> = r % 2 === 0 ? ['new', 'base'] : ['base', 'new'];
-      for (const which of order) {
-        const t = targets[which];
-        const before = treeCpu(t.pid!);
-        const result = await heyRps(procs, hosts, commonFor(t, ctx), concurrency, settings.warmupMs, settings.durationMs);
-        const per10k = ((cpuDelta(before, treeCpu(t.pid!)) * 1000) / result.total) * 10_000;
-        cpu[which].push(per10k);
-        rps[which].push(result.rps);
-        console.log(`round ${r + 1} ${which.padEnd(4)} ${result.rps.toFixed(0).padStart(6)} req/s  ${per10k.toFixed(0).padStart(5)} ms CPU / 10k  errors ${result.errors}`);
-      }
-      if (cpu.new[r]! < cpu.base[r]!) newLower++;
+  const certs = makeCerts(path.join(dir, 'certs'));
+  const hosts = path.join(dir, 'hosts');
+  hostsFile(hosts, []);
+  const upstream = await startUpstream(path.join(dir, 'upstream'), certs, procs, process.execPath);
+  const common = { dir, certs, ports: [upstream.staticPort, upstream.appPort], node: process.execPath, names: [coldName('ab')] };
+  const targets: Record<'new' | 'base', Target> = {
+    new: await startSluiceTarget(variant, { ...common, tag: 'new' }, procs),
+    base: await startSluiceTarget(variant, { ...common, tag: 'base', root: path.resolve(base) }, procs),
+  };
+  const settings = { rounds, warmupMs: 1000, durationMs: seconds * 1000, coldSamples: 0, sseSamples: 0, uploadBytes: 0 };
+  const ctx: MeasureContext = { procs, node: process.execPath, caFile: certs.caCert, staticPort: upstream.staticPort, appPort: upstream.appPort, settings, hostsFile: hosts, useHey: true };
+  const cpu: Record<'new' | 'base', number[]> = { new: [], base: [] };
+  const rps: Record<'new' | 'base', number[]> = { new: [], base: [] };
+  let newLower = 0;
+  console.log(`# ${variant}, hey -c ${concurrency}, ${rounds} rounds of ${seconds} s (after 1 s warm-up); new = ${process.cwd()}, base = ${path.resolve(base)}`);
+  for (let r = 0; r < rounds; r++) {
+    const order: Array<'new' | 'base'> = r % 2 === 0 ? ['new', 'base'] : ['base', 'new'];
+    for (const which of order) {
+      const t = targets[which];
+      const before = treeCpu(t.pid!);
+      const result = await heyRps(procs, hosts, commonFor(t, ctx), concurrency, settings.warmupMs, settings.durationMs);
+      const per10k = ((cpuDelta(before, treeCpu(t.pid!)) * 1000) / result.total) * 10_000;
+      cpu[which].push(per10k);
+      rps[which].push(result.rps);
+      console.log(`round ${r + 1} ${which.padEnd(4)} ${result.rps.toFixed(0).padStart(6)} req/s  ${per10k.toFixed(0).padStart(5)} ms CPU / 10k  errors ${result.errors}`);
     }
-    console.log(`median CPU / 10k: new ${median(cpu.new).toFixed(0)}, base ${median(cpu.base).toFixed(0)} ms; median req/s: new ${median(rps.new).toFixed(0)}, base ${median(rps.base).toFixed(0)}; new lower in ${newLower} of ${rounds} rounds`);
-  } finally {
-    await procs.stopAll();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (cpu.new[r]! < cpu.base[r]!) newLower++;
   }
-}
-
-main().catch((e: unknown) => {
-  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-  process.exitCode = 1;
+  console.log(`median CPU / 10k: new ${median(cpu.new).toFixed(0)}, base ${median(cpu.base).toFixed(0)} ms; median req/s: new ${median(rps.new).toFixed(0)}, base ${median(rps.base).toFixed(0)}; new lower in ${newLower} of ${rounds} rounds`);
 });

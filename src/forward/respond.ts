@@ -57,13 +57,15 @@ export async function relayResponse(
 async function relaySmall(upstream: UpstreamResponse, res: ServerResponse, headers: HeaderPairs, filter: BodyFilter | null, onBytesOut: (n: number) => void): Promise<void> {
   let body = await readWhole(upstream.body);
   let outHeaders = headers;
-  if (filter?.cleanWhole) {
-    body = filter.cleanWhole(body);
-    outHeaders = filteredHeaders(headers, filter);
-  } else if (filter) {
-    filter.stream.end(body);
-    body = await readWhole(filter.stream);
-    outHeaders = filteredHeaders(headers, filter);
+  if (filter) {
+    if (filter.cleanWhole) body = filter.cleanWhole(body);
+    else {
+      filter.stream.end(body);
+      body = await readWhole(filter.stream);
+    }
+    // The cleaned body is whole, so its length is known: a Content-Length, not chunked framing (the agent
+    // sees the size, and head and body leave as one buffer with no chunk headers).
+    outHeaders = [...filteredHeaders(headers, filter), ['content-length', String(body.length)]];
   }
   onBytesOut(body.length);
   res.writeHead(upstream.statusCode, flatten(outHeaders));

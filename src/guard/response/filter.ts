@@ -1,6 +1,6 @@
-// The response body Transform: raw upstream bytes in, cleaned identity bytes out. Decoding (bounded),
-// charset (streaming TextDecoder: a multi-byte character split across chunks stays whole), the content
-// handler, the text stream and the report all live here; one instance per response, no shared state.
+// The response body filter: raw upstream bytes in, cleaned identity bytes out. Decoding (bounded), charset
+// (streaming TextDecoder: a multi-byte character split across chunks stays whole), the content handler, the
+// text stream and the report all live here; one instance per response, no shared state.
 import { Transform, type TransformCallback } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { GuardBlockedError } from '../../errors.ts';
@@ -28,7 +28,7 @@ export interface FilterParts {
   readonly charset: string;
   readonly codings: readonly string[];
   readonly maxDecodedBytes: number;
-  /** Built once the Transform exists and the body kind is known (the text stream emits into it). */
+  /** Built once the body kind is known (the text stream emits into the cleaner's output). */
   readonly build: (sink: FindingSink, emit: (s: string) => void, kind: BodyKind) => BuiltHandler;
 }
 
@@ -90,7 +90,12 @@ export function plainHandler(stream: TextStream): ContentHandler {
   };
 }
 
-export class ResponseTransform extends Transform {
+/**
+ * Everything a response filter does except being a stream: decode, clean, collect findings. A small body goes
+ * through cleanWhole and never pays for a Transform (constructing one was 1.8% of Sluice's CPU per small GET in
+ * bench/results/profiles/sluice-full.cpuprofile); a streamed body gets a ResponseTransform around the same cleaner.
+ */
+export class ResponseCleaner {
   readonly sink = new FindingSink();
   bytesOut = 0;
   private readonly parts: FilterParts;
@@ -101,11 +106,12 @@ export class ResponseTransform extends Transform {
   private sniffed: Buffer[] = [];
   private sniffedBytes = 0;
   private started = false;
-  /** Set while cleanWhole runs: output is collected here instead of pushed to the stream. */
+  private output: ((buf: Buffer) => void) | null = null;
+  /** Set while cleanWhole runs: output is collected here instead of handed to the stream. */
   private collected: Buffer[] | null = null;
+  private streaming = false;
 
   constructor(parts: FilterParts) {
-    super();
     this.parts = parts;
     if (parts.kind !== 'sniff') this.setUp(parts.kind);
     this.decoder = parts.codings.length > 0 ? createBoundedDecoder(parts.codings, parts.maxDecodedBytes, (b) => this.onDecoded(b)) : null;
@@ -119,6 +125,13 @@ export class ResponseTransform extends Transform {
   /** The body kind, once known (an unlabelled body is sniffed from its first bytes). */
   get kind(): BodyKind | null {
     return this.resolved;
+  }
+
+  /** Where streamed output goes (the Transform's push); set once, before the first write. */
+  streamTo(output: (buf: Buffer) => void): void {
+    if (this.output !== null || this.collected !== null) throw new Error('a response cleaner feeds one consumer');
+    this.output = output;
+    this.streaming = true;
   }
 
   private setUp(kind: BodyKind): BuiltHandler {
@@ -138,12 +151,14 @@ export class ResponseTransform extends Transform {
     const buf = Buffer.from(s, this.resolved === 'binary' ? 'latin1' : 'utf8');
     this.bytesOut += buf.length;
     if (this.collected !== null) this.collected.push(buf);
-    else this.push(buf);
+    else this.output?.(buf);
   }
 
-  /** The whole body in one call (same steps as _transform then _flush, no stream events); identity coding only. */
+  /** The whole body in one call (same steps as write then end, no stream); identity coding only, and only once. */
   cleanWhole(body: Buffer): Buffer {
     if (this.decoder !== null) throw new Error('cleanWhole needs an identity-coded body');
+    if (this.streaming) throw new Error('a response cleaner feeds one consumer');
+    this.streaming = true;
     this.collected = [];
     try {
       this.onDecoded(body);
@@ -152,6 +167,33 @@ export class ResponseTransform extends Transform {
     } finally {
       this.collected = null;
     }
+  }
+
+  /** One raw upstream chunk; done is called once it has been decoded and cleaned (or with the error). */
+  write(chunk: Buffer, done: (err: Error | null) => void): void {
+    try {
+      if (this.decoder) this.decoder.write(chunk, (err) => done(err ?? null));
+      else {
+        this.onDecoded(chunk);
+        done(null);
+      }
+    } catch (e) {
+      done(e as Error);
+    }
+  }
+
+  /** The end of the raw body: flushes the decoder and the content handler. */
+  end(done: (err: Error | null) => void): void {
+    const finish = (): void => {
+      try {
+        this.finishBody();
+        done(null);
+      } catch (e) {
+        done(e as Error);
+      }
+    };
+    if (this.decoder) this.decoder.end((err) => (err ? done(err) : finish()));
+    else finish();
   }
 
   private finishBody(): void {
@@ -184,30 +226,24 @@ export class ResponseTransform extends Transform {
     this.setUp(looksLikeText(head.subarray(0, SNIFF_BYTES)) ? 'text' : 'binary');
     if (head.length > 0) this.onDecoded(head);
   }
+}
+
+/** The response body Transform: raw upstream bytes in, cleaned identity bytes out, through one ResponseCleaner. */
+export class ResponseTransform extends Transform {
+  private readonly cleaner: ResponseCleaner;
+
+  constructor(cleaner: ResponseCleaner) {
+    super();
+    this.cleaner = cleaner;
+    cleaner.streamTo((buf) => this.push(buf));
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    try {
-      if (this.decoder) this.decoder.write(chunk, (err) => cb(err ?? null));
-      else {
-        this.onDecoded(chunk);
-        cb();
-      }
-    } catch (e) {
-      cb(e as Error);
-    }
+    this.cleaner.write(chunk, cb);
   }
 
   override _flush(cb: TransformCallback): void {
-    const finish = (): void => {
-      try {
-        this.finishBody();
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    };
-    if (this.decoder) this.decoder.end((err) => (err ? cb(err) : finish()));
-    else finish();
+    this.cleaner.end(cb);
   }
 }
 

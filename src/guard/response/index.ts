@@ -9,7 +9,7 @@ import { parseContentEncoding } from './body-decoder.ts';
 import { cleanWindow, closeMarker, openMarker, type CleanerConfig, type ResponseMode } from './cleaner.ts';
 import { classify, type BodyKind, type ContentInfo } from './content-kind.ts';
 import { EchoPass } from './echo-pass.ts';
-import { plainHandler, ResponseTransform, type BuiltHandler, type ContentHandler, type FindingSink } from './filter.ts';
+import { plainHandler, ResponseCleaner, ResponseTransform, type BuiltHandler, type ContentHandler, type FindingSink } from './filter.ts';
 import type { BodyFormat } from '../edits.ts';
 import { HtmlCleaner } from './html.ts';
 import { JsonStringRewriter } from './json-strings.ts';
@@ -66,21 +66,26 @@ export function createResponseFilterWith(rules: RuleSet, ctx: ExchangeContext, h
   const markerId = deps.settings.response === 'annotate' ? randomBytes(9).toString('base64url') : '';
   const base = { rules, disabled: disabledRules(deps.settings.disableRules), stages, scanCtx, isHostAllowed: deps.isHostAllowed, markerId };
   const overlap = Math.max(MIN_OVERLAP, 2 * rules.maxLength, ...stages.map((s) => 2 * s.maxMatchLength));
-  const transform = new ResponseTransform({
+  const cleaner = new ResponseCleaner({
     kind: info.kind,
     charset: info.charset,
     codings: parseContentEncoding(head.headers),
     maxDecodedBytes: deps.maxDecodedBytes,
     build: (sink, emit, kind) => buildHandler(kind, configFor(base, kind, deps.settings), overlap, sink, emit),
   });
+  let transform: ResponseTransform | null = null;
   return {
-    stream: transform,
+    // Made on first use: a small body goes through cleanWhole and never needs a stream.
+    get stream() {
+      transform ??= new ResponseTransform(cleaner);
+      return transform;
+    },
     outputEncoding: 'identity',
-    report: () => transform.sink.report(),
-    findings: () => transform.sink.kept,
-    bytesEmitted: () => transform.bytesOut,
-    ...(transform.identityCoded ? { cleanWhole: (body: Buffer) => transform.cleanWhole(body) } : {}),
-    annotations: () => annotationsFor(info, transform.kind ?? 'binary', modeFor(transform.kind ?? info.kind, deps.settings), markerId, transform.sink),
+    report: () => cleaner.sink.report(),
+    findings: () => cleaner.sink.kept,
+    bytesEmitted: () => cleaner.bytesOut,
+    ...(cleaner.identityCoded ? { cleanWhole: (body: Buffer) => cleaner.cleanWhole(body) } : {}),
+    annotations: () => annotationsFor(info, cleaner.kind ?? 'binary', modeFor(cleaner.kind ?? info.kind, deps.settings), markerId, cleaner.sink),
   };
 }
 
