@@ -16,7 +16,6 @@ export interface ContentHandler {
 
 export interface BuiltHandler {
   readonly handler: ContentHandler;
-  readonly stream: TextStream;
   /** Written before the first and after the last output byte (annotate markers around a whole text body). */
   readonly prefix: string;
   readonly suffix: string;

@@ -104,6 +104,13 @@ function echoFormat(kind: BodyKind): BodyFormat {
 
 function buildHandler(kind: BodyKind, cfg: CleanerConfig, overlap: number, sink: FindingSink, emit: (s: string) => void): BuiltHandler {
   const echo = cfg.stages.length > 0 ? new EchoPass({ stages: cfg.stages, ctx: cfg.scanCtx, format: echoFormat(kind), emit, record: (f) => sink.record(f) }) : null;
+  if (kind === 'binary' && echo !== null) {
+    // A binary body is never cleaned (no injection rules, no edits but the stages' own), so the text stream
+    // would only run the stages on the very bytes the echo pass then scans again: every byte twice. The echo
+    // pass alone finds and redacts the same values (100 MiB through the full guard ran at about half of
+    // inspect mode's rate, and the filter alone at 300-440 MiB/s of CPU, most of it in the two scans).
+    return { handler: { write: (t) => echo.write(t, false), end: () => echo.write('', true) }, prefix: '', suffix: '' };
+  }
   const stream = new TextStream({
     window: WINDOW,
     overlap,
@@ -114,7 +121,7 @@ function buildHandler(kind: BodyKind, cfg: CleanerConfig, overlap: number, sink:
   });
   const wholeBody = cfg.mode === 'annotate' && WHOLE_BODY_MARKERS.has(kind);
   const markers = { prefix: wholeBody ? `${openMarker(cfg.markerId)}\n` : '', suffix: wholeBody ? `\n${closeMarker(cfg.markerId)}` : '' };
-  return { stream, handler: contentHandler(kind, cfg, stream, sink), ...markers };
+  return { handler: contentHandler(kind, cfg, stream, sink), ...markers };
 }
 
 function contentHandler(kind: BodyKind, cfg: CleanerConfig, stream: TextStream, sink: FindingSink): ContentHandler {
