@@ -108,7 +108,8 @@ export class ResponseCleaner {
   private output: ((buf: Buffer) => void) | null = null;
   /** Set while cleanWhole runs: output is collected here instead of handed to the stream. */
   private collected: Buffer[] | null = null;
-  private streaming = false;
+  /** A cleaner has one consumer: the Transform (streamTo) or one cleanWhole call. */
+  private claimed = false;
 
   constructor(parts: FilterParts) {
     this.parts = parts;
@@ -128,9 +129,13 @@ export class ResponseCleaner {
 
   /** Where streamed output goes (the Transform's push); set once, before the first write. */
   streamTo(output: (buf: Buffer) => void): void {
-    if (this.output !== null || this.collected !== null) throw new Error('a response cleaner feeds one consumer');
+    this.claim();
     this.output = output;
-    this.streaming = true;
+  }
+
+  private claim(): void {
+    if (this.claimed) throw new Error('a response cleaner feeds one consumer');
+    this.claimed = true;
   }
 
   private setUp(kind: BodyKind): BuiltHandler {
@@ -156,8 +161,7 @@ export class ResponseCleaner {
   /** The whole body in one call (same steps as write then end, no stream); identity coding only, and only once. */
   cleanWhole(body: Buffer): Buffer {
     if (this.decoder !== null) throw new Error('cleanWhole needs an identity-coded body');
-    if (this.streaming) throw new Error('a response cleaner feeds one consumer');
-    this.streaming = true;
+    this.claim();
     this.collected = [];
     try {
       this.onDecoded(body);
