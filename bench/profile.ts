@@ -1,4 +1,4 @@
-// CPU profile of a spawned Sluice under the small-GET load: `node bench/profile.ts [tunnel|inspect|full] [SECONDS]`.
+// CPU profile of a spawned Sluice under the small-GET load: `node bench/profile.ts [tunnel|inspect|full] [SECONDS] [--c N]`.
 // Sluice runs with --inspect on loopback; the profiler is started over the inspector for exactly the load window
 // (not --cpu-prof, which only writes on a clean exit). The top self-time functions and files are printed and
 // appended to bench/results/profile-summary.md; the .cpuprofile is kept in bench/results/profiles/ for
@@ -28,7 +28,9 @@ interface CpuProfile {
   samples: number[];
 }
 
-const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const argv = process.argv.slice(2);
+const concurrency = argv.includes('--c') ? Number(argv[argv.indexOf('--c') + 1]) : 32;
+const positional = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--c');
 const variant = (positional[0] ?? 'full') as SluiceVariant;
 const seconds = Number(positional[1] ?? 10);
 const heap = process.argv.includes('--heap');
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
       await inspector.call('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     }
     const before = treeCpu(target.pid!);
-    const r = await heyRps(procs, hosts, commonFor(target, ctx), 32, 1000, seconds * 1000);
+    const r = await heyRps(procs, hosts, commonFor(target, ctx), concurrency, 1000, seconds * 1000);
     const cpuMsPer10k = ((cpuDelta(before, treeCpu(target.pid!)) * 1000) / r.total) * 10_000;
     const { profile } = (await inspector.call('Profiler.stop')) as unknown as { profile: CpuProfile };
     const heapProfile = heap ? ((await inspector.call('HeapProfiler.stopSampling')) as unknown as { profile: { head: HeapNode; samples: HeapSample[] } }).profile : null;
@@ -189,12 +191,13 @@ async function main(): Promise<void> {
     const fds = fs.readdirSync(`/proc/${target.pid}/fd`).length;
     const keepDir = path.resolve('bench/results/profiles');
     fs.mkdirSync(keepDir, { recursive: true });
-    fs.writeFileSync(path.join(keepDir, `sluice-${variant}.cpuprofile`), JSON.stringify(profile));
+    const profileName = `sluice-${variant}${concurrency === 32 ? '' : `-c${concurrency}`}.cpuprofile`;
+    fs.writeFileSync(path.join(keepDir, profileName), JSON.stringify(profile));
     const lines = [
-      `## Sluice ${variant}: ${seconds} s of hey -c 32 small GETs (${new Date().toISOString()})`,
+      `## Sluice ${variant}: ${seconds} s of hey -c ${concurrency} small GETs (${new Date().toISOString()})`,
       '',
       `${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${cpuMsPer10k.toFixed(0)} ms CPU per 10k requests (profiler on). ` +
-        `Open fds after the load ended: ${fds}. Load average ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}. Profile: \`bench/results/profiles/sluice-${variant}.cpuprofile\`.`,
+        `Open fds after the load ended: ${fds}. Load average ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}. Profile: \`bench/results/profiles/${profileName}\`.`,
       '',
       ...summarise(profile, 25),
       ...(heapProfile ? heapSummary(heapProfile.head, heapProfile.samples, r.total, 30) : []),

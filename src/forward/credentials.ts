@@ -4,7 +4,8 @@ import { SecretUnavailableError } from '../errors.ts';
 import { renderCredential } from '../policy/credential.ts';
 import type { CredentialSpec } from '../policy/types.ts';
 import type { SecretValue } from '../secrets/types.ts';
-import { placeholderForms, placeholderReplacements, replaceAllForms } from './placeholders.ts';
+import { placeholderForms } from '../policy/credential.ts';
+import { placeholderReplacements, replaceAllForms } from './placeholders.ts';
 
 export { createPlaceholderBodyTransform } from './placeholders.ts';
 

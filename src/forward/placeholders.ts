@@ -2,6 +2,7 @@
 // over the input with all forms of the placeholder at once, so the output is never scanned again: a value
 // that itself contains a placeholder (its own or another secret's) is written as is, never expanded.
 import { Transform } from 'node:stream';
+import { placeholderForms } from '../policy/credential.ts';
 import type { CredentialSpec } from '../policy/types.ts';
 import type { SecretValue } from '../secrets/types.ts';
 
@@ -19,21 +20,6 @@ export function placeholderReplacements(placeholder: string, value: string, cont
   const pct = encodeURIComponent(value);
   const raw = context === 'url' || context === 'form' ? pct : context === 'json' ? JSON.stringify(value).slice(1, -1) : value;
   return placeholderForms(placeholder).map((form): Replacement => [form, form === placeholder ? raw : pct]);
-}
-
-/**
- * The spellings of a placeholder that are replaced: as written first, then percent-encoded with upper- and with
- * lower-case hex where those differ. Empty forms are dropped.
- */
-export function placeholderForms(placeholder: string): string[] {
-  const out = [placeholder];
-  const encoded = encodeURIComponent(placeholder);
-  if (encoded !== placeholder) {
-    out.push(encoded);
-    const lower = encoded.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
-    if (lower !== encoded) out.push(lower);
-  }
-  return out.filter((form) => form.length > 0);
 }
 
 export function replaceAllForms(text: string, replacements: readonly Replacement[]): string {

@@ -105,10 +105,21 @@ function filteredHeaders(headers: HeaderPairs, filter: BodyFilter): HeaderPairs 
   return out;
 }
 
-async function readWhole(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * Events rather than `for await`: the async iterator costs a promise and an end-of-stream watcher per body, a
+ * measurable share of a small GET. It rejects as the iterator would: with the stream's error, or with a
+ * premature close when the stream is destroyed before its end (the agent went away).
+ */
+function readWhole(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    stream.once('error', reject);
+    stream.once('close', () => {
+      if (!stream.readableEnded) reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    });
+  });
 }
 
 const SMALL_BODY_BYTES = 64 * 1024;

@@ -12,10 +12,12 @@ interface Located extends Finding {
   readonly location: Location;
 }
 
-function scanView(stages: readonly GuardStage[], ctx: ScanContext, location: Location, view: View): Finding[] {
-  const c: ScanContext = { ...ctx, location };
+/** `ctx` is already at the view's location (one context per location per head, not one per header). */
+function scanView(stages: readonly GuardStage[], ctx: ScanContext, view: View): Finding[] {
+  const found = scanText(stages, view.text, ctx, 0);
+  if (found.length === 0) return found;
   const out: Finding[] = [];
-  for (const f of scanText(stages, view.text, c, 0)) {
+  for (const f of found) {
     const [s, e] = viewSpanToRaw(view, Math.min(f.span[0], view.text.length), Math.min(f.span[1], view.text.length));
     out.push({ ...f, span: [s, e] });
   }
@@ -29,14 +31,16 @@ function rewrite(raw: string, findings: readonly Finding[], protectedChars: RegE
   return applyEdits(raw, 0, 0, raw.length, edits, null).text;
 }
 
+const at = (ctx: ScanContext, location: Location): ScanContext => ({ ...ctx, location });
+
 const located = (fs: readonly Finding[], location: Location): Located[] => fs.map((f) => ({ ...f, location }));
 
 function checkTarget(stages: readonly GuardStage[], ctx: ScanContext, target: string): { target: string; findings: Located[] } {
   const q = target.indexOf('?');
   const path = q === -1 ? target : target.slice(0, q);
   const query = q === -1 ? null : target.slice(q + 1);
-  const pathFindings = scanView(stages, ctx, 'path', formView(path, false));
-  const queryFindings = query === null ? [] : scanView(stages, ctx, 'query', formView(query, true));
+  const pathFindings = scanView(stages, at(ctx, 'path'), formView(path, false));
+  const queryFindings = query === null ? [] : scanView(stages, at(ctx, 'query'), formView(query, true));
   const newPath = rewrite(path, pathFindings, /[/?#]/, encodeURIComponent);
   const newQuery = query === null ? null : rewrite(query, queryFindings, /[&=#]/, encodeURIComponent);
   return { target: newQuery === null ? newPath : `${newPath}?${newQuery}`, findings: [...located(pathFindings, 'path'), ...located(queryFindings, 'query')] };
@@ -44,9 +48,10 @@ function checkTarget(stages: readonly GuardStage[], ctx: ScanContext, target: st
 
 function checkHeaders(stages: readonly GuardStage[], ctx: ScanContext, headers: RequestHead['headers']) {
   const findings: Located[] = [];
+  const headerCtx = at(ctx, 'header');
   const out = headers.map(([name, value]): readonly [string, string] => {
     if (name.toLowerCase() === 'host') return [name, value];
-    const fs = scanView(stages, ctx, 'header', identityView(value));
+    const fs = scanView(stages, headerCtx, identityView(value));
     findings.push(...located(fs, 'header'));
     return [name, rewrite(value, fs, null, (s) => s)];
   });
@@ -55,7 +60,7 @@ function checkHeaders(stages: readonly GuardStage[], ctx: ScanContext, headers: 
 
 /** A finding in the hostname blocks whatever its configured action: a name cannot be partly redacted. */
 function checkHost(stages: readonly GuardStage[], ctx: ScanContext, host: string): Located[] {
-  return scanView(stages, ctx, 'host', identityView(host))
+  return scanView(stages, at(ctx, 'host'), identityView(host))
     .filter((f) => f.action !== 'log')
     .map((f) => ({ ...f, action: 'block' as const, location: 'host' as const }));
 }

@@ -58,18 +58,24 @@ function selectStages(stages: readonly GuardStage[], ctx: ScanContext): GuardSta
 export function createPipelineGuard(deps: PipelineDeps): Guard {
   const stages = requestStages(deps);
   const echo = createKnownSecretsStage(deps.knownSecrets);
+  const echoOnly = [echo];
 
   function checkResponseHead(ctx: ExchangeContext, head: ResponseHead) {
     const sctx = scanContext(ctx, 'response', 'header', '');
     if (!echo.accepts(sctx)) return { report: reportOf([], 'header'), head };
     const found: ReturnType<typeof scanText> = [];
-    const headers = head.headers.map(([name, value]): readonly [string, string] => {
-      const fs = resolveFindings(scanText([echo], value, sctx, 0)).map((f) => (f.action === 'block' ? f : { ...f, action: 'redact' as const }));
+    // Copied only once a header changes: most responses carry no known secret, and their head goes on as it came.
+    let headers: Array<readonly [string, string]> | null = null;
+    for (let i = 0; i < head.headers.length; i++) {
+      const [name, value] = head.headers[i]!;
+      const fs = resolveFindings(scanText(echoOnly, value, sctx, 0)).map((f) => (f.action === 'block' ? f : { ...f, action: 'redact' as const }));
+      if (fs.length === 0) continue;
       found.push(...fs);
       const edits: Edit[] = fs.map((f) => ({ start: f.span[0], end: f.span[1], replacement: f.replacement ?? `[REDACTED:${f.kind}]` }));
-      return [name, edits.length ? applyEdits(value, 0, 0, value.length, edits, null).text : value];
-    });
-    return { report: reportOf(found, 'header'), head: { ...head, headers } };
+      headers ??= [...head.headers];
+      headers[i] = [name, applyEdits(value, 0, 0, value.length, edits, null).text];
+    }
+    return { report: reportOf(found, 'header'), head: headers === null ? head : { ...head, headers } };
   }
 
   return {

@@ -11,6 +11,27 @@ export function defaultPlaceholder(secret: string): string {
   return `sluice:${secret}`;
 }
 
+const formsOf = new Map<string, readonly string[]>();
+const MAX_REMEMBERED_FORMS = 1024;
+
+/**
+ * The spellings of a placeholder that count as it: as written first, then percent-encoded with upper- and with
+ * lower-case hex where those differ; empty forms dropped. Shared by the injector (which replaces them) and the
+ * guard (which blocks them on other hosts), so the two can never disagree on what a placeholder looks like.
+ * Remembered per placeholder: the injector asks on every request, and placeholders come from the policy.
+ */
+export function placeholderForms(placeholder: string): readonly string[] {
+  let forms = formsOf.get(placeholder);
+  if (forms === undefined) {
+    const encoded = encodeURIComponent(placeholder);
+    const lower = encoded.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
+    forms = Object.freeze([...new Set([placeholder, encoded, lower])].filter((f) => f.length > 0));
+    if (formsOf.size >= MAX_REMEMBERED_FORMS) formsOf.clear();
+    formsOf.set(placeholder, forms);
+  }
+  return forms;
+}
+
 export function normaliseCredential(c: CredentialInput): CredentialResult {
   const shorthand = fromType(c);
   if (!shorthand.ok) return shorthand;

@@ -1,6 +1,7 @@
 // A placeholder is only meaningful on the host bound to its secret, where it is replaced by the value. Sent
 // anywhere else it means the agent was pointed at the wrong host (a look-alike domain, an injected
 // instruction to "test the key" elsewhere): block it, naming the secret, so the operator sees the attempt.
+import { placeholderForms } from '../../policy/credential.ts';
 import type { CredentialSpec } from '../../policy/types.ts';
 import type { Finding, GuardStage, ScanInput } from '../types.ts';
 
@@ -10,12 +11,6 @@ interface Entry {
   readonly secret: string;
   /** The placeholder as written, and percent-encoded with upper- and lower-case hex. */
   readonly forms: readonly string[];
-}
-
-export function placeholderForms(placeholder: string): string[] {
-  const encoded = encodeURIComponent(placeholder);
-  const lower = encoded.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
-  return [...new Set([placeholder, encoded, lower])].filter((f) => f.length > 0);
 }
 
 function compile(specs: readonly CredentialSpec[]): { entries: Entry[]; maxLength: number } {
@@ -56,6 +51,8 @@ export function createPlaceholderStage(credentials: () => readonly CredentialSpe
       if (input.ctx.direction !== 'request') return [];
       const bound = input.ctx.boundSecret;
       const { entries } = current();
+      // The common case: the only placeholder in the policy is the one bound here, so nothing can be misused.
+      if (entries.every((e) => e.secret === bound)) return [];
       // The bound placeholder is allowed; a shorter unbound one inside it ("sluice:GH" in "sluice:GH_TOKEN")
       // is the same text, not a second placeholder.
       const allowed = entries.filter((e) => e.secret === bound).flatMap((e) => spans(input.text, e.forms));

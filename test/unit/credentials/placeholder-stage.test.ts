@@ -40,4 +40,14 @@ describe('placeholder stage', () => {
     expect(stage.accepts(ctx(null, 'response'))).toBe(false);
     expect(stage.maxMatchLength).toBe('sluice%3AGITHUB_TOKEN'.length);
   });
+
+  it('with only one credential in the policy: its own host passes, every other host is blocked', () => {
+    const only = Object.freeze([spec('GITHUB_TOKEN')]);
+    const one = createPlaceholderStage(() => only);
+    const run = (text: string, bound: string | null) => one.scan({ text, offset: 0, ctx: ctx(bound) }).map((f) => f.kind);
+    expect(run('Bearer sluice:GITHUB_TOKEN', 'GITHUB_TOKEN')).toEqual([]);
+    expect(run('Bearer sluice:GITHUB_TOKEN', null)).toEqual(['placeholder:GITHUB_TOKEN']);
+    expect(run('?k=sluice%3agithub', 'OPENAI_API_KEY')).toEqual([]);
+    expect(run('?k=sluice%3AGITHUB_TOKEN', 'OPENAI_API_KEY')).toEqual(['placeholder:GITHUB_TOKEN']);
+  });
 });

@@ -35,6 +35,13 @@ describe('assembled guard', () => {
     expect(r.report.verdict).toBe('redact');
   });
 
+  it('a response head with no known secret in it goes on exactly as it came', () => {
+    const head = { status: 200, headers: [['x-echo', `token=${value.slice(0, -1)}`], ['content-type', 'text/plain']] as [string, string][] };
+    const r = guard.checkResponseHead(ctx('api.bound.test', credential), head);
+    expect(r.report).toEqual({ verdict: 'pass', findings: [] });
+    expect(r.head.headers).toEqual(head.headers);
+  });
+
   it('response bodies go through the response filter with echo redaction', async () => {
     const f = guard.responseBody(ctx('api.bound.test', credential), { status: 200, headers: [['content-type', 'text/plain']] });
     expect(f).not.toBeNull();
