@@ -1,4 +1,5 @@
-// CPU profile of a spawned Sluice under the small-GET load: `node bench/profile.ts [tunnel|inspect|full] [SECONDS] [--c N]`.
+// CPU profile of a spawned Sluice under the small-GET load: `node bench/profile.ts [tunnel|inspect|full] [SECONDS] [--c N]`,
+// or over the suite's transfers with `--transfer upload|download`.
 // Sluice runs with --inspect on loopback; the profiler is started over the inspector for exactly the load window
 // (not --cpu-prof, which only writes on a clean exit). The top self-time functions and files are printed and
 // appended to bench/results/profile-summary.md; the .cpuprofile is kept in bench/results/profiles/ for
@@ -9,11 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { coldName, hostsFile, makeCerts } from './lib/certs.ts';
 import { heyAvailable, heyRps } from './lib/hey.ts';
-import { commonFor, type MeasureContext } from './lib/measure.ts';
+import { commonFor, runClient, type MeasureContext } from './lib/measure.ts';
 import { connectInspector } from './lib/inspector.ts';
 import { createProcSet, freePort, killSync, treeCpu, cpuDelta } from './lib/procs.ts';
 import { startSluiceTarget, type SluiceVariant } from './lib/sluice-targets.ts';
-import { startUpstream } from './lib/upstream.ts';
+import { BIG_BYTES, startUpstream } from './lib/upstream.ts';
+
+/** The suite's upload size (bench/run.ts). */
+const UPLOAD_BYTES = 10 * 1024 * 1024;
 
 interface ProfileNode {
   id: number;
@@ -30,7 +34,9 @@ interface CpuProfile {
 
 const argv = process.argv.slice(2);
 const concurrency = argv.includes('--c') ? Number(argv[argv.indexOf('--c') + 1]) : 32;
-const positional = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--c');
+/** --transfer upload|download: profile ten 10 MiB uploads or three 100 MiB downloads instead of the small GETs. */
+const transfer = argv.includes('--transfer') ? argv[argv.indexOf('--transfer') + 1] : null;
+const positional = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--c' && argv[i - 1] !== '--transfer');
 const variant = (positional[0] ?? 'full') as SluiceVariant;
 const seconds = Number(positional[1] ?? 10);
 const heap = process.argv.includes('--heap');
@@ -183,24 +189,41 @@ async function main(): Promise<void> {
       await inspector.call('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     }
     const before = treeCpu(target.pid!);
-    const r = await heyRps(procs, hosts, commonFor(target, ctx), concurrency, 1000, seconds * 1000);
-    const cpuMsPer10k = ((cpuDelta(before, treeCpu(target.pid!)) * 1000) / r.total) * 10_000;
+    let load: string;
+    let figures: string;
+    let requests: number;
+    if (transfer === null) {
+      const r = await heyRps(procs, hosts, commonFor(target, ctx), concurrency, 1000, seconds * 1000);
+      const cpuMsPer10k = ((cpuDelta(before, treeCpu(target.pid!)) * 1000) / r.total) * 10_000;
+      load = `${seconds} s of hey -c ${concurrency} small GETs`;
+      figures = `${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${cpuMsPer10k.toFixed(0)} ms CPU per 10k requests`;
+      requests = r.total;
+    } else {
+      const job = transfer === 'upload' ? { figure: 'upload' as const, bytes: UPLOAD_BYTES } : { figure: 'download' as const };
+      const count = transfer === 'upload' ? 10 : 3;
+      const rates: number[] = [];
+      for (let i = 0; i < count; i++) rates.push((await runClient(ctx, { ...job, common: commonFor(target, ctx) }, 300_000))['mibPerSecond'] as number);
+      const mib = (count * (transfer === 'upload' ? UPLOAD_BYTES : BIG_BYTES)) / 1048576;
+      load = transfer === 'upload' ? `${count} uploads of ${UPLOAD_BYTES / 1048576} MiB` : `${count} downloads of ${BIG_BYTES / 1048576} MiB`;
+      figures = `${rates.map((x) => x.toFixed(0)).join(', ')} MiB/s, ${((cpuDelta(before, treeCpu(target.pid!)) * 1000) / mib).toFixed(2)} ms CPU per MiB`;
+      requests = count;
+    }
     const { profile } = (await inspector.call('Profiler.stop')) as unknown as { profile: CpuProfile };
     const heapProfile = heap ? ((await inspector.call('HeapProfiler.stopSampling')) as unknown as { profile: { head: HeapNode; samples: HeapSample[] } }).profile : null;
     inspector.close();
     const fds = fs.readdirSync(`/proc/${target.pid}/fd`).length;
     const keepDir = path.resolve('bench/results/profiles');
     fs.mkdirSync(keepDir, { recursive: true });
-    const profileName = `sluice-${variant}${concurrency === 32 ? '' : `-c${concurrency}`}.cpuprofile`;
+    const profileName = `sluice-${variant}${transfer !== null ? `-${transfer}` : concurrency === 32 ? '' : `-c${concurrency}`}.cpuprofile`;
     fs.writeFileSync(path.join(keepDir, profileName), JSON.stringify(profile));
     const lines = [
-      `## Sluice ${variant}: ${seconds} s of hey -c ${concurrency} small GETs (${new Date().toISOString()})`,
+      `## Sluice ${variant}: ${load} (${new Date().toISOString()})`,
       '',
-      `${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${cpuMsPer10k.toFixed(0)} ms CPU per 10k requests (profiler on). ` +
+      `${figures} (profiler on). ` +
         `Open fds after the load ended: ${fds}. Load average ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}. Profile: \`bench/results/profiles/${profileName}\`.`,
       '',
       ...summarise(profile, 25),
-      ...(heapProfile ? heapSummary(heapProfile.head, heapProfile.samples, r.total, 30) : []),
+      ...(heapProfile ? heapSummary(heapProfile.head, heapProfile.samples, requests, 30) : []),
     ];
     if (heapProfile) fs.writeFileSync(path.join(keepDir, `sluice-${variant}.heapprofile`), JSON.stringify(heapProfile));
     process.stdout.write(lines.join('\n') + '\n');
