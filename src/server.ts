@@ -11,7 +11,7 @@ import type { PolicyStore } from './policy/index.ts';
 import type { SecretStore } from './secrets/index.ts';
 import type { DialTarget } from './forward/context.ts';
 import { createAddressGuard } from './net/address-guard.ts';
-import { createResolver, resolveChecked } from './net/resolve.ts';
+import { createResolver, dialChecked } from './net/resolve.ts';
 import { bindListener, parseListen, isLoopbackHost, ListenError, createHttpServer, type BoundListener } from './net/listen.ts';
 import type { NetContext } from './net/net-context.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
@@ -98,8 +98,7 @@ function createNetContext(config: LoadedConfig, log: Logger, parts: Components, 
     guard: parts.guard,
     upstream: parts.upstream,
     metrics: parts.metrics,
-    dial: (target: DialTarget, allowPrivate) =>
-      withTimeout(resolveChecked(resolver, addressGuard, target, allowPrivate), config.limits.upstreamConnectTimeoutMs, target.host),
+    dial: (target: DialTarget, allowPrivate) => dialChecked(resolver, addressGuard, target, allowPrivate, config.limits.upstreamConnectTimeoutMs),
     inflight,
     limiter: parts.limiter,
     observe: parts.observe,
@@ -171,14 +170,6 @@ function delay(ms: number): Promise<void> {
 }
 
 /** dns.lookup cannot be cancelled; a stuck resolver must still give the agent a 504, not a hang. */
-function withTimeout<T>(p: Promise<T>, ms: number, host: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UpstreamTimeoutError(`Resolving ${host} did not finish in time.`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** A TCP listener off loopback would hand the proxy to the network: only with agent tokens (THREATS 2.12). */
 function checkListenSafety(config: LoadedConfig): void {
   for (const entry of config.listen) {

@@ -3,7 +3,7 @@
 // mixed answer (one public, one 169.254.169.254) through on the next connection attempt.
 import dns from 'node:dns';
 import { LRUCache } from 'lru-cache';
-import { PolicyDeniedError, UpstreamFailedError } from '../errors.ts';
+import { PolicyDeniedError, UpstreamFailedError, UpstreamTimeoutError } from '../errors.ts';
 import { describeClass } from './address-class.ts';
 import type { AddressGuard, AddressVerdict } from './address-guard.ts';
 import type { Authority } from './authority.ts';
@@ -13,6 +13,8 @@ import type { HostKind } from './host.ts';
 export interface Resolver {
   /** Every address for `host` (canonical, from net/authority); IP literals resolve to themselves. */
   resolve(host: string, kind: HostKind): Promise<string[]>;
+  /** The same answer when it is known without waiting (an IP literal, an override, a fresh cached answer). */
+  known(host: string, kind: HostKind): readonly string[] | undefined;
 }
 
 export interface ResolvedAddress {
@@ -124,6 +126,10 @@ export function createResolver(
       // A copy: the caller may change its list, the cached one serves the next request.
       return [...(await answers.forceFetch(host))];
     },
+    known(host, kind) {
+      if (kind !== 'name') return [host];
+      return findOverride(table, host) ?? answers.get(host);
+    },
   };
 }
 
@@ -154,7 +160,39 @@ export async function resolveChecked(
   authority: Authority,
   allowPrivate: readonly string[],
 ): Promise<ResolvedAddress> {
-  const addresses = await resolver.resolve(authority.host, authority.kind);
+  return checkAnswers(guard, authority, allowPrivate, await resolver.resolve(authority.host, authority.kind));
+}
+
+/**
+ * resolveChecked bounded by `timeoutMs`. An answer known without waiting (every request inside a tunnel whose
+ * name was resolved at its CONNECT) is checked at once, with no timer and no race: that pair of promises and the
+ * timer were about 2% of what a small GET allocates.
+ */
+export function dialChecked(
+  resolver: Resolver,
+  guard: AddressGuard,
+  authority: Authority,
+  allowPrivate: readonly string[],
+  timeoutMs: number,
+): Promise<ResolvedAddress> {
+  const known = resolver.known(authority.host, authority.kind);
+  if (known === undefined) return withTimeout(resolveChecked(resolver, guard, authority, allowPrivate), timeoutMs, authority.host);
+  try {
+    return Promise.resolve(checkAnswers(guard, authority, allowPrivate, known));
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, host: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UpstreamTimeoutError(`Resolving ${host} did not finish in time.`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function checkAnswers(guard: AddressGuard, authority: Authority, allowPrivate: readonly string[], addresses: readonly string[]): ResolvedAddress {
   const verdicts = addresses.map((address) => guard.check(address, allowPrivate, authority.port));
   const refused = verdicts.find((v) => !v.allowed);
   if (refused !== undefined) throw refusal(authority, refused);

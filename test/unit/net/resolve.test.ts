@@ -1,10 +1,10 @@
 // THREATS 2.2: resolve once, refuse if any answer is refused, dial the checked address.
 import type dns from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { PolicyDeniedError, UpstreamFailedError } from '../../../src/errors.ts';
+import { PolicyDeniedError, UpstreamFailedError, UpstreamTimeoutError } from '../../../src/errors.ts';
 import { createAddressGuard } from '../../../src/net/address-guard.ts';
 import { parseConnectAuthority } from '../../../src/net/authority.ts';
-import { createResolver, resolveChecked } from '../../../src/net/resolve.ts';
+import { createResolver, dialChecked, resolveChecked } from '../../../src/net/resolve.ts';
 
 type Answers = Record<string, readonly string[] | NodeJS.ErrnoException>;
 
@@ -188,5 +188,40 @@ describe('system resolver answers are reused for a short while (DNS_ANSWER_TTL_M
     const first = await resolver.resolve('api.test', 'name');
     first[0] = '169.254.169.254';
     expect(await resolver.resolve('api.test', 'name')).toEqual(['8.8.8.8']);
+  });
+});
+
+describe('dialChecked: known answers checked at once, unknown ones bounded by the timeout', () => {
+  it('checks a cached answer against each entry exactly as resolveChecked does, without asking DNS again', async () => {
+    const dnsStandIn = fakeDns({ 'internal.test': ['10.1.2.3'], 'mixed.test': ['8.8.8.8', '169.254.169.254'] });
+    const resolver = createResolver({}, dnsStandIn.lookup);
+    const internal = parseConnectAuthority('internal.test:443');
+    expect(resolver.known('internal.test', 'name')).toBeUndefined();
+    expect(await dialChecked(resolver, guard, internal, ['10.0.0.0/8'], 1000)).toEqual({ address: '10.1.2.3', family: 4 });
+    expect(resolver.known('internal.test', 'name')).toEqual(['10.1.2.3']);
+    // Attack: the same cached answer for an entry without the exemption is refused, as a fresh lookup would be.
+    await expect(dialChecked(resolver, guard, internal, [], 1000)).rejects.toThrow(PolicyDeniedError);
+    expect(await dialChecked(resolver, guard, internal, ['10.0.0.0/8'], 1000)).toEqual({ address: '10.1.2.3', family: 4 });
+    const mixed = parseConnectAuthority('mixed.test:443');
+    for (let i = 0; i < 3; i++) await expect(dialChecked(resolver, guard, mixed, [], 1000)).rejects.toThrow(/link-local|metadata/);
+    expect(dnsStandIn.asked).toEqual(['internal.test', 'mixed.test']);
+  });
+
+  it('checks overrides and IP literals without DNS: metadata refused, a public address allowed', async () => {
+    const { lookup, asked } = fakeDns({});
+    const resolver = createResolver({ 'meta.test': '169.254.169.254', 'pub.test': '8.8.8.8' }, lookup);
+    await expect(dialChecked(resolver, guard, parseConnectAuthority('meta.test:443'), [], 1000)).rejects.toThrow(PolicyDeniedError);
+    expect(await dialChecked(resolver, guard, parseConnectAuthority('pub.test:443'), [], 1000)).toEqual({ address: '8.8.8.8', family: 4 });
+    await expect(dialChecked(resolver, guard, parseConnectAuthority('127.0.0.1:3128'), ['127.0.0.0/8'], 1000)).rejects.toThrow(PolicyDeniedError);
+    expect(await dialChecked(resolver, guard, parseConnectAuthority('127.0.0.1:3129'), ['127.0.0.0/8'], 1000)).toEqual({ address: '127.0.0.1', family: 4 });
+    expect(asked).toEqual([]);
+  });
+
+  it('gives up on a lookup that does not answer with UpstreamTimeoutError', async () => {
+    const never = (() => new Promise(() => undefined)) as unknown as typeof dns.promises.lookup;
+    const resolver = createResolver({}, never);
+    const started = Date.now();
+    await expect(dialChecked(resolver, guard, parseConnectAuthority('slow.test:443'), [], 60)).rejects.toThrow(UpstreamTimeoutError);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 });
