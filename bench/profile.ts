@@ -39,7 +39,9 @@ const transfer = argv.includes('--transfer') ? argv[argv.indexOf('--transfer') +
 const positional = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--c' && argv[i - 1] !== '--transfer');
 const variant = (positional[0] ?? 'full') as SluiceVariant;
 const seconds = Number(positional[1] ?? 10);
-const heap = process.argv.includes('--heap');
+/** --promoted: sample only what outlives a young collection (promoted to the old generation), the food of full marks. */
+const promoted = process.argv.includes('--promoted');
+const heap = process.argv.includes('--heap') || promoted;
 
 interface HeapNode {
   id: number;
@@ -53,7 +55,7 @@ interface HeapSample {
 }
 
 /** Allocation by function from a sampling heap profile, including samples already collected (sampled bytes). */
-function heapSummary(head: HeapNode, samples: readonly HeapSample[], requests: number, top: number): string[] {
+function heapSummary(head: HeapNode, samples: readonly HeapSample[], requests: number, top: number, promotedOnly: boolean): string[] {
   const byId = new Map<number, HeapNode>();
   const walk = (n: HeapNode) => {
     byId.set(n.id, n);
@@ -75,7 +77,9 @@ function heapSummary(head: HeapNode, samples: readonly HeapSample[], requests: n
     .slice(0, top)
     .map(([k, v]) => `| ${((v / total) * 100).toFixed(1)}% | ${(v / requests).toFixed(0)} | \`${k.replaceAll('|', '\\|')}\` |`);
   return [
-    `Allocation (sampled, every 16 KiB on average): ${(total / requests).toFixed(0)} bytes per request in all.`,
+    promotedOnly
+      ? `Allocation that outlived a young collection (sampled, every 16 KiB on average): ${(total / requests).toFixed(0)} bytes per request in all.`
+      : `Allocation (sampled, every 16 KiB on average): ${(total / requests).toFixed(0)} bytes per request in all.`,
     '',
     '| share | bytes / request | allocating function |',
     '| ---: | ---: | --- |',
@@ -186,7 +190,7 @@ async function main(): Promise<void> {
     await inspector.call('Profiler.start');
     if (heap) {
       await inspector.call('HeapProfiler.enable');
-      await inspector.call('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      await inspector.call('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promoted });
     }
     const before = treeCpu(target.pid!);
     let load: string;
@@ -223,7 +227,7 @@ async function main(): Promise<void> {
         `Open fds after the load ended: ${fds}. Load average ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}. Profile: \`bench/results/profiles/${profileName}\`.`,
       '',
       ...summarise(profile, 25),
-      ...(heapProfile ? heapSummary(heapProfile.head, heapProfile.samples, requests, 30) : []),
+      ...(heapProfile ? heapSummary(heapProfile.head, heapProfile.samples, requests, 30, promoted) : []),
     ];
     if (heapProfile) fs.writeFileSync(path.join(keepDir, `sluice-${variant}.heapprofile`), JSON.stringify(heapProfile));
     process.stdout.write(lines.join('\n') + '\n');
