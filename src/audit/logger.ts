@@ -1,4 +1,5 @@
-// One pino logger per Sluice instance (no module-level state), JSON lines on stdout (or a given stream).
+// One pino logger per Sluice instance (no module-level state but the time field's per-second cache), JSON lines
+// on stdout (or a given stream).
 import pino, { type Logger, type DestinationStream } from 'pino';
 import { LineBatch } from './line-batch.ts';
 
@@ -40,9 +41,10 @@ export function writeInfoLine(log: Logger, fields: Record<string, unknown>, msg:
  * asynchronous write is a round trip through libuv's thread pool (a worker wake-up, the write, an eventfd back
  * to the main thread); one per line cost 35-55 µs of CPU per request line (bench/README.md), more than the rest
  * of a refused CONNECT. With 8 KiB batches, strace still counted 0.12 thread-pool writes per small GET at
- * concurrency 1 (and 0.18 worker futex calls); 32 KiB is half a pipe's default buffer. 50 ms is the most a line waits at low traffic; `log.flush()` (drain) and the exit hook
- * in line-batch.ts (also after an uncaught exception) write what is left. The batch is gathered by LineBatch,
- * not by SonicBoom's `minLength` (line-batch.ts says why).
+ * concurrency 1 (and 0.18 worker futex calls); 32 KiB is half a pipe's default buffer. 50 ms is the most a line
+ * waits at low traffic; `log.flush()` (drain) and the exit hook in line-batch.ts (also after an uncaught
+ * exception) write what is left. The batch is gathered by LineBatch, not by SonicBoom's `minLength`
+ * (line-batch.ts says why).
  */
 export const LOG_BATCH_BYTES = 32 * 1024;
 export const LOG_FLUSH_MS = 50;

@@ -1,10 +1,9 @@
 // Strip what the agent sends, then inject what the policy binds (THREATS 2.6). Header lists are arrays of
 // [name, value] pairs with names as received, so duplicated and odd-cased copies are all seen.
 import { SecretUnavailableError } from '../errors.ts';
-import { renderCredential } from '../policy/credential.ts';
+import { placeholderForms, renderCredential } from '../policy/credential.ts';
 import type { CredentialSpec } from '../policy/types.ts';
 import type { SecretValue } from '../secrets/types.ts';
-import { placeholderForms } from '../policy/credential.ts';
 import { placeholderReplacements, replaceAllForms } from './placeholders.ts';
 
 export { createPlaceholderBodyTransform } from './placeholders.ts';
