@@ -11,7 +11,7 @@ import { SLUICE_NODE_FLAGS } from '../bin/runtime.js';
 import { coldName, hostsFile, makeCerts, UPSTREAM_ADDR } from './lib/certs.ts';
 import { commonFor, runClient, type MeasureContext } from './lib/measure.ts';
 import { startNodeFloor } from './lib/other-targets.ts';
-import { createProcSet, killSync } from './lib/procs.ts';
+import { createProcSet, killSync, memoryOf } from './lib/procs.ts';
 import { runInScratchDir } from './lib/scratch.ts';
 import { startSluiceTarget, type SluiceVariant } from './lib/sluice-targets.ts';
 import { startUpstream } from './lib/upstream.ts';
@@ -24,17 +24,12 @@ const variant = own[0] ?? 'full';
 const downloads = Number(own[1] ?? 2);
 if (!['tunnel', 'inspect', 'full', 'floor'].includes(variant)) throw new Error('variant: tunnel, inspect, full or floor');
 
-interface Rss {
-  readonly rss: number;
-  readonly anon: number;
-  readonly file: number;
-  readonly hwm: number;
-}
+type Rss = NonNullable<ReturnType<typeof memoryOf>>;
 
 function rssOf(pid: number): Rss {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const mib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
-  return { rss: mib('VmRSS'), anon: mib('RssAnon'), file: mib('RssFile'), hwm: mib('VmHWM') };
+  const m = memoryOf(pid);
+  if (m === null) throw new Error(`the target (pid ${pid}) is gone`);
+  return m;
 }
 
 /** Resident MiB per mapping name, the largest first; every anonymous mapping is one group. */
@@ -58,7 +53,7 @@ function mappingsOf(pid: number): string {
     .join(', ');
 }
 
-const format = (m: Rss) => `RSS ${m.rss.toFixed(0)} MiB (anonymous ${m.anon.toFixed(0)}, file ${m.file.toFixed(0)}), VmHWM ${m.hwm.toFixed(0)}`;
+const format = (m: Rss) => `RSS ${m.rssMiB.toFixed(0)} MiB (anonymous ${m.anonMiB.toFixed(0)}, file ${m.fileMiB.toFixed(0)}), VmHWM ${m.hwmMiB.toFixed(0)}`;
 
 const procs = createProcSet();
 process.on('exit', () => killSync(procs.pids()));
@@ -82,7 +77,7 @@ runInScratchDir('sluice-memory-', procs, async (dir) => {
     let peakMappings = mappingsOf(pid);
     const sampler = setInterval(() => {
       const now = rssOf(pid);
-      if (now.rss > peak.rss) {
+      if (now.rssMiB > peak.rssMiB) {
         peak = now;
         peakMappings = mappingsOf(pid);
       }

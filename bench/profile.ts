@@ -15,9 +15,7 @@ import { connectInspector } from './lib/inspector.ts';
 import { createProcSet, freePort, killSync, treeCpu, cpuDelta } from './lib/procs.ts';
 import { startSluiceTarget, type SluiceVariant } from './lib/sluice-targets.ts';
 import { BIG_BYTES, startUpstream } from './lib/upstream.ts';
-
-/** The suite's upload size (bench/run.ts). */
-const UPLOAD_BYTES = 10 * 1024 * 1024;
+import { UPLOAD_BYTES } from './lib/bodies.ts';
 
 interface ProfileNode {
   id: number;

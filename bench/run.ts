@@ -16,10 +16,11 @@ import { goals, markdown, summarise, type Report } from './lib/report.ts';
 import { startSluiceTarget } from './lib/sluice-targets.ts';
 import type { SkippedTarget, Target } from './lib/target.ts';
 import { startUpstream } from './lib/upstream.ts';
+import { UPLOAD_BYTES } from './lib/bodies.ts';
 
 const NODE = process.execPath;
-const QUICK: Settings = { rounds: 2, warmupMs: 500, durationMs: 2000, coldSamples: 3, sseSamples: 2, uploadBytes: 10 * 1024 * 1024 };
-const FULL: Settings = { rounds: 5, warmupMs: 1000, durationMs: 4000, coldSamples: 5, sseSamples: 3, uploadBytes: 10 * 1024 * 1024 };
+const QUICK: Settings = { rounds: 2, warmupMs: 500, durationMs: 2000, coldSamples: 3, sseSamples: 2, uploadBytes: UPLOAD_BYTES };
+const FULL: Settings = { rounds: 5, warmupMs: 1000, durationMs: 4000, coldSamples: 5, sseSamples: 3, uploadBytes: UPLOAD_BYTES };
 
 interface Candidate {
   readonly id: string;

@@ -16,7 +16,6 @@ import { bindListener, parseListen, isLoopbackHost, ListenError, createHttpServe
 import type { NetContext } from './net/net-context.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import { createInflight, type Inflight } from './inflight.ts';
-import { UpstreamTimeoutError } from './errors.ts';
 import { createComponents, closeComponents, type Components } from './server/components.ts';
 import { createHandlers, type ConnectionState } from './server/handlers.ts';
 import { startBufferReclaim } from './server/buffer-reclaim.ts';
@@ -169,7 +168,6 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** dns.lookup cannot be cancelled; a stuck resolver must still give the agent a 504, not a hang. */
 /** A TCP listener off loopback would hand the proxy to the network: only with agent tokens (THREATS 2.12). */
 function checkListenSafety(config: LoadedConfig): void {
   for (const entry of config.listen) {

@@ -6,6 +6,9 @@ const WORDS = (
   'configuration so that tests run in parallel while the proxy keeps every request inside the policy it was given'
 ).split(' ');
 
+/** The suite's upload: 10 MiB of JSON prose. */
+export const UPLOAD_BYTES = 10 * 1024 * 1024;
+
 export function uploadBody(bytes: number): Buffer {
   const head = '{"model":"bench-model","messages":[{"role":"user","content":"';
   const tail = '"}]}';

@@ -200,12 +200,12 @@ export function cpuDelta(before: Map<number, number>, after: Map<number, number>
   return sum;
 }
 
-/** VmRSS and VmHWM (peak) of one process in MiB, or null if unreadable. */
-export function memoryOf(pid: number): { rssMiB: number; hwmMiB: number } | null {
+/** VmRSS, VmHWM (peak) and RSS split into anonymous and file pages, of one process in MiB, or null if unreadable. */
+export function memoryOf(pid: number): { rssMiB: number; hwmMiB: number; anonMiB: number; fileMiB: number } | null {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
+    return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024, anonMiB: kb('RssAnon') / 1024, fileMiB: kb('RssFile') / 1024 };
   } catch {
     return null;
   }

@@ -118,17 +118,13 @@ export function createResolver(
       return found.map((answer) => answer.address);
     },
   });
+  const known = (host: string, kind: HostKind): readonly string[] | undefined =>
+    kind !== 'name' ? [host] : (findOverride(table, host) ?? answers.get(host));
   return {
+    known,
     async resolve(host, kind) {
-      if (kind !== 'name') return [host];
-      const override = findOverride(table, host);
-      if (override !== undefined) return [...override];
       // A copy: the caller may change its list, the cached one serves the next request.
-      return [...(await answers.forceFetch(host))];
-    },
-    known(host, kind) {
-      if (kind !== 'name') return [host];
-      return findOverride(table, host) ?? answers.get(host);
+      return [...(known(host, kind) ?? (await answers.forceFetch(host)))];
     },
   };
 }
@@ -184,6 +180,7 @@ export function dialChecked(
   }
 }
 
+/** dns.lookup cannot be cancelled; a stuck resolver must still give the agent a 504, not a hang. */
 function withTimeout<T>(p: Promise<T>, ms: number, host: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
